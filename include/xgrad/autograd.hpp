@@ -1,0 +1,59 @@
+#pragma once
+// Running the tape backwards, and the thread-local modes that control recording.
+#include <xgrad/var.hpp>
+
+#include <cstddef>
+#include <vector>
+
+namespace xg {
+
+struct BackwardOptions {
+    /// Keep the graph so backward can run through it again. Otherwise each node's saved values are freed
+    /// as soon as its gradient has been passed on, and a second backward is a GraphError.
+    bool retain_graph = false;
+    /// Record the backward pass itself, so the gradients are differentiable (grad of grad).
+    /// Implies retain_graph.
+    bool create_graph = false;
+};
+
+/// Accumulates d(root)/d(leaf) into the .grad of every leaf that requires grad (`+=`, like PyTorch).
+/// A non-scalar root needs `seed`, the gradient of some scalar with respect to root (same shape).
+void backward(const Var& root, const Var& seed = Var(), BackwardOptions options = {});
+
+/// Returns d(output)/d(input) for each of `inputs` (leaves or intermediate variables), without touching any
+/// .grad. An input the output does not depend on gets a zero gradient.
+std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Var& seed = Var(),
+                      BackwardOptions options = {});
+
+/// While alive, ops on this thread record nothing (evaluation, optimizer updates).
+class NoGradGuard {
+public:
+    NoGradGuard();
+    ~NoGradGuard();
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+/// While alive, every forward value and every gradient on this thread is checked for NaN and Inf; the first
+/// one found throws AnomalyError naming the op.
+class DetectAnomalyGuard {
+public:
+    DetectAnomalyGuard();
+    ~DetectAnomalyGuard();
+    DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+    DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+bool is_grad_enabled();
+bool is_anomaly_enabled();
+
+/// Number of recorded ops on this thread's tape that are still alive and not yet released by backward.
+std::size_t tape_size();
+
+}  // namespace xg

@@ -1,0 +1,107 @@
+#pragma once
+// xg::Var: a value (an xtensor array, float32 or float64) that remembers how it was computed.
+#include <xtensor/xarray.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace xg {
+
+enum class Dtype { float32, float64 };
+
+/// "float32" or "float64".
+const char* dtype_name(Dtype dtype);
+
+/// The dtype that holds values of type T (float or double).
+template <class T>
+constexpr Dtype dtype_of();
+template <>
+constexpr Dtype dtype_of<float>() { return Dtype::float32; }
+template <>
+constexpr Dtype dtype_of<double>() { return Dtype::float64; }
+
+/// An array shape, the same type xt::xarray uses.
+using Shape = xt::svector<std::size_t, 4>;
+
+/// "(2, 3)", the way error messages and printing show shapes.
+std::string to_string(const Shape& shape);
+
+struct Node;  // defined in lib/; users never touch it
+
+/// A handle to a node of the computation graph. Copies share the node (like torch::Tensor).
+///
+/// A leaf is a variable the user made (inputs, parameters); every op on variables makes a new node, and when
+/// grad mode is on and some input requires grad, the op is recorded on this thread's tape so that
+/// `backward` can compute gradients of the leaves.
+class Var {
+public:
+    /// An undefined variable (like an empty torch::Tensor); `defined()` is false.
+    Var() = default;
+    explicit Var(xt::xarray<float> value, bool requires_grad = false);
+    explicit Var(xt::xarray<double> value, bool requires_grad = false);
+    /// A scalar (0-d) variable.
+    explicit Var(double value, bool requires_grad = false, Dtype dtype = Dtype::float64);
+
+    bool defined() const { return node_ != nullptr; }
+    Dtype dtype() const;
+    const Shape& shape() const;
+    std::size_t dim() const;
+    std::size_t size() const;
+
+    /// The value; throws DtypeError if T does not match dtype().
+    template <class T>
+    const xt::xarray<T>& value() const;
+    /// The value for in-place changes (optimizer updates, initialization). Changing a value that a recorded
+    /// graph still needs for its backward makes that backward wrong: do it after backward, under NoGradGuard.
+    template <class T>
+    xt::xarray<T>& mutable_value();
+    /// The single element of a one-element variable, as double.
+    double item() const;
+
+    bool requires_grad() const;
+    /// Marks a leaf as a parameter whose gradient backward should compute. Throws GraphError on non-leaves.
+    Var& set_requires_grad(bool requires_grad = true);
+    /// True for variables made by the user (not by an op).
+    bool is_leaf() const;
+    /// The op that made this variable ("mul", "matmul", ...) or "leaf".
+    const char* op() const;
+
+    /// The gradient accumulated by backward (undefined until the first backward reaches this leaf).
+    Var grad() const;
+    /// Sets the accumulated gradient to zeros (keeping its memory) if there is one.
+    void zero_grad();
+    /// Drops the accumulated gradient entirely.
+    void clear_grad();
+
+    /// A new leaf with a copy of the value, cut off from the graph.
+    Var detach() const;
+    /// This variable converted to `dtype` (differentiable; returns *this when the dtype already matches).
+    Var to(Dtype dtype) const;
+
+    /// An optional name shown by to_dot and gradcheck reports.
+    const std::string& name() const;
+    Var& set_name(std::string name);
+
+    /// Same as xg::backward(*this, seed, {retain_graph, create_graph}).
+    void backward(const Var& seed = Var(), bool retain_graph = false, bool create_graph = false) const;
+
+    /// Internal: the node behind this handle.
+    explicit Var(std::shared_ptr<Node> node) : node_(std::move(node)) {}
+    const std::shared_ptr<Node>& node() const { return node_; }
+
+private:
+    std::shared_ptr<Node> node_;
+};
+
+/// A zero, one or `value` filled leaf of the given shape.
+Var zeros(const Shape& shape, Dtype dtype = Dtype::float32);
+Var ones(const Shape& shape, Dtype dtype = Dtype::float32);
+Var full(const Shape& shape, double value, Dtype dtype = Dtype::float32);
+Var zeros_like(const Var& x);
+Var ones_like(const Var& x);
+
+/// Sets how many threads OpenBLAS uses for matrix products (1 is fastest for the small nets of the seeds).
+void set_num_threads(int threads);
+
+}  // namespace xg

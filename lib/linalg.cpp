@@ -1,0 +1,74 @@
+// Matrix products. One primitive, gemm with transpose flags, serves matmul and every backward of it, so no
+// transpose is ever materialised and grad-of-grad stays within the same op.
+#include "blas.hpp"
+#include "kernels.hpp"
+
+namespace xg {
+
+namespace {
+
+std::string operand(const Shape& shape, bool transposed) { return to_string(shape) + (transposed ? "ᵀ" : ""); }
+
+// op(a)·op(b), where op transposes when the flag is set.
+Var gemm(const char* op, const Var& a0, const Var& b0, bool ta, bool tb) {
+    require_defined(op, a0);
+    require_defined(op, b0);
+    auto [a, b] = same_dtype(a0, b0);
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    if (sa.size() != 2 || sb.size() != 2)
+        throw ShapeError(fmt::format("{}: expects 2-D operands, got {} and {}", op, to_string(sa), to_string(sb)));
+    const std::size_t m = ta ? sa[1] : sa[0], k = ta ? sa[0] : sa[1];
+    const std::size_t k2 = tb ? sb[1] : sb[0], n = tb ? sb[0] : sb[1];
+    if (k != k2)
+        throw ShapeError(fmt::format("{}: cannot multiply {} by {}", op, operand(sa, ta), operand(sb, tb)));
+    Tensor value = visit(tensor_of(a), [&](const auto& x) -> Tensor {
+        using A = std::decay_t<decltype(x)>;
+        A r = A::from_shape({m, n});
+        blas::gemm(ta, tb, m, n, k, x.data(), std::get<A>(tensor_of(b)).data(), 0, r.data());
+        return r;
+    });
+    return record(op, std::move(value), {a, b}, [ta, tb](Backward& bw) {
+        const Var& g = bw.grad;
+        Var x = bw.input(0), y = bw.input(1);
+        // C = op(A)·op(B) gives dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, transposed back where op transposed.
+        if (bw.needs(0))
+            bw.add(0, ta ? gemm("matmul_backward", y, g, tb, true) : gemm("matmul_backward", g, y, false, !tb));
+        if (bw.needs(1))
+            bw.add(1, tb ? gemm("matmul_backward", g, x, true, ta) : gemm("matmul_backward", x, g, !ta, false));
+    });
+}
+
+}  // namespace
+
+Var matmul(const Var& a, const Var& b) { return gemm("matmul", a, b, false, false); }
+
+Var affine(const Var& x0, const Var& w0, const Var& b0) {
+    for (const Var* v : {&x0, &w0, &b0}) require_defined("affine", *v);
+    const bool any64 = x0.dtype() == Dtype::float64 || w0.dtype() == Dtype::float64 || b0.dtype() == Dtype::float64;
+    const Dtype dtype = any64 ? Dtype::float64 : Dtype::float32;
+    Var x = x0.to(dtype), w = w0.to(dtype), b = b0.to(dtype);
+    const Shape &sx = x.shape(), &sw = w.shape(), &sb = b.shape();
+    if (sx.size() != 2 || sw.size() != 2 || sx[1] != sw[0])
+        throw ShapeError(fmt::format("affine: cannot multiply {} by {}", to_string(sx), to_string(sw)));
+    if (sb.size() != 1 || sb[0] != sw[1])
+        throw ShapeError(fmt::format("affine: bias of shape {} does not fit {}·{}; it must be ({},)", to_string(sb),
+                                     to_string(sx), to_string(sw), sw[1]));
+    const std::size_t m = sx[0], k = sx[1], n = sw[1];
+    Tensor value = visit(tensor_of(x), [&](const auto& xv) -> Tensor {
+        using A = std::decay_t<decltype(xv)>;
+        const A& bias = std::get<A>(tensor_of(b));
+        A r = A::from_shape({m, n});
+        for (std::size_t i = 0; i < m; ++i) std::copy(bias.data(), bias.data() + n, r.data() + i * n);
+        blas::gemm(false, false, m, n, k, xv.data(), std::get<A>(tensor_of(w)).data(), 1, r.data());
+        return r;
+    });
+    return record("affine", std::move(value), {x, w, b}, [](Backward& bw) {
+        const Var& g = bw.grad;
+        if (bw.needs(0)) bw.add(0, gemm("matmul_backward", g, bw.input(1), false, true));
+        if (bw.needs(1)) bw.add(1, gemm("matmul_backward", bw.input(0), g, true, false));
+        if (bw.needs(2)) bw.add(2, sum(g, 0));
+    });
+}
+
+}  // namespace xg
