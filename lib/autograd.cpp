@@ -1,6 +1,8 @@
 // The tape, recording, and the backward sweep.
 #include "node.hpp"
 
+#include <xtensor/xnoalias.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -106,7 +108,7 @@ bool exclusively_ours(const Var& g) { return g.node().use_count() == 1 && !g.nod
 void add_in_place(Var& into, const Var& g) {
     visit(mutable_tensor_of(into), [&](auto& a) {
         using A = std::decay_t<decltype(a)>;
-        a += std::get<A>(tensor_of(g));
+        xt::noalias(a) += std::get<A>(tensor_of(g));
     });
 }
 
@@ -140,6 +142,16 @@ std::string released_message(const Node& node) {
 }
 
 }  // namespace
+
+Tensor* Backward::leaf_grad(std::size_t i) const {
+    Node& input = *node_->inputs[i];
+    if (input.op != nullptr || !input.requires_grad || leaf_mode != LeafMode::accumulate || create_graph_ ||
+        anomaly_enabled || !input.grad.defined() || input.grad.requires_grad())
+        return nullptr;
+    Tensor& grad = input.grad.node()->value;
+    if (grad.index() != input.value.index() || shape_of_tensor(grad) != shape_of_tensor(input.value)) return nullptr;
+    return &grad;
+}
 
 void Backward::add(std::size_t i, Var g) {
     Node& input = *node_->inputs[i];

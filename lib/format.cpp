@@ -48,7 +48,7 @@ std::string to_dot(const Var& root) {
             edges += fmt::format("  n{} -> n{};\n", it->second, me);
         }
     }
-    return "digraph xgrad {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n" + nodes + edges + "}\n";
+    return fmt::format("digraph xgrad {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n{}{}}}\n", nodes, edges);
 }
 
 }  // namespace xg

@@ -90,6 +90,10 @@ public:
     bool create_graph() const { return create_graph_; }
     /// Adds g to input i's gradient, first summing broadcast dimensions back to the input's shape.
     void add(std::size_t i, Var g);
+    /// When input i is a leaf that already has a .grad of its own shape and dtype (and the sweep is neither
+    /// recording nor checking anomalies), that gradient's array: a vjp may add its result straight into it
+    /// (GEMM with beta = 1) instead of calling add(). Otherwise nullptr.
+    Tensor* leaf_grad(std::size_t i) const;
 
 private:
     std::shared_ptr<Node> node_;

@@ -30,8 +30,8 @@ struct InputReport {
     std::size_t input = 0;  // position in the inputs vector
     std::string name;       // the input's name, if it has one
     Shape shape;
-    double max_relative_error = 0.0;  // max over elements of |a − n| / max(|a|, |n|), 0 where both are 0
-    Shape worst_index;                // the element that is furthest outside the tolerance (or closest to it)
+    double max_relative_error = 0.0;  // max over elements of |a − n| / max(|a|, |n|, atol); Inf for NaN/Inf
+    Shape worst_index;                // the element with that error
     double analytic = 0.0;            // both values at worst_index
     double numeric = 0.0;
     bool passed = true;
