@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs every test suite twice: in the release build, and in a build
+# with xtensor's assertions and AddressSanitizer + UndefinedBehaviorSanitizer, where any report is a failure.
+# Ends with "N passed, N failed", counting doctest test cases over both builds.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/setup.sh
+
+install_dependencies
+configure build --buildtype=release
+configure build-sanitize --buildtype=debugoptimized -Doptimization=1 -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dxtensor_assert=true -Dsamples=false -Dbench=false
+
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+status=0
+for dir in build build-sanitize; do
+    echo "== $dir"
+    if ! meson compile -C "$dir"; then
+        echo "error: $dir does not build" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+done
+
+# Each suite ends its output with doctest's summary:
+#   [doctest] test cases: 12 | 12 passed | 0 failed | 0 skipped
+# A suite that crashed (or was killed by a sanitizer) before printing one counts as one failed case.
+python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json <<'PY'
+import json, re, sys
+passed = failed = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        test = json.loads(line)
+        summary = re.findall(r"test cases:\s*\d+ \|\s*(\d+) passed \|\s*(\d+) failed", test.get("stdout", ""))
+        if summary:
+            passed += int(summary[-1][0])
+            failed += int(summary[-1][1])
+        if test["result"] != "OK" and (not summary or int(summary[-1][1]) == 0):
+            failed += 1
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY
+exit $status
