@@ -252,7 +252,15 @@ void sweep(const Var& root, const Var& seed, BackwardOptions options, LeafMode m
             node->pending = Var();
             if (node->capture) node->pending = g;  // collected by xg::grad after the sweep
             Backward context(g, node, create_graph);
-            node->vjp(context);
+            try {
+                node->vjp(context);
+            } catch (const AnomalyError& error) {
+                // The ops inside a vjp are the backward's own; the user wants the forward op it belongs to.
+                std::string message = error.what();
+                if (message.find(fmt::format("backward of '{}'", node->op)) != std::string::npos) throw;
+                if (message.rfind("anomaly: ", 0) == 0) message.erase(0, 9);
+                throw AnomalyError(fmt::format("anomaly in backward of '{}': {}", node->op, message));
+            }
             if (!retain) {
                 node->vjp = nullptr;
                 node->inputs.clear();

@@ -17,6 +17,14 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
     return out;
 }
 
+bool broadcasts_to(const Shape& from, const Shape& to) {
+    if (from.size() > to.size()) return false;
+    const std::size_t lead = to.size() - from.size();
+    for (std::size_t i = 0; i < from.size(); ++i)
+        if (from[i] != 1 && from[i] != to[lead + i]) return false;
+    return true;
+}
+
 std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b) {
     require_defined(op, a);
     require_defined(op, b);

@@ -90,10 +90,8 @@ GradcheckReport gradcheck(const std::function<Var(const std::vector<Var>&)>& f, 
     const std::vector<Var> analytic = grad(objective(), wrt);
 
     GradcheckReport report;
-    const auto numeric_value = [&] {
-        NoGradGuard no_grad;
-        return objective().item();
-    };
+    // Evaluated with grad mode on: f may itself call grad (a gradient penalty, or gradcheck of a gradient).
+    const auto numeric_value = [&] { return objective().item(); };
     for (std::size_t j = 0; j < checked.size(); ++j) {
         const Var& x = wrt[j];
         InputReport r;

@@ -26,6 +26,8 @@ using value_t = typename value_type_of<E>::type;
 
 /// The shape numpy broadcasting gives a op b, or ShapeError naming op and both shapes.
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
+/// Whether numpy broadcasting stretches `from` to exactly `to`.
+bool broadcasts_to(const Shape& from, const Shape& to);
 
 /// a and b in one dtype: float32 meets float64 → float64, through the differentiable `to`, as in PyTorch.
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b);

@@ -112,7 +112,7 @@ Var sum_to(const Var& x, const Shape& shape) {
     require_defined("sum_to", x);
     const Shape& from = x.shape();
     if (from == shape) return x;
-    if (shape.size() > from.size() || broadcast_shape("sum_to", shape, from) != from)
+    if (!broadcasts_to(shape, from))
         throw ShapeError(
             fmt::format("sum_to: cannot sum {} down to {} (it must broadcast back to {})", to_string(from),
                         to_string(shape), to_string(from)));
@@ -133,7 +133,7 @@ Var sum_to(const Var& x, const Shape& shape) {
 Var broadcast_to(const Var& x, const Shape& shape) {
     require_defined("broadcast_to", x);
     if (x.shape() == shape) return x;
-    if (x.dim() > shape.size() || broadcast_shape("broadcast_to", x.shape(), shape) != shape)
+    if (!broadcasts_to(x.shape(), shape))
         throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", to_string(x.shape()), to_string(shape)));
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;

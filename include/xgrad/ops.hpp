@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 namespace xg {
@@ -85,6 +86,10 @@ Var log_softmax(const Var& x, std::ptrdiff_t axis = -1);
 /// Mean over the batch of −log softmax(logits)[i, class_i]: the seeds' SoftmaxWithLoss.
 /// logits (N, C); classes has N entries in [0, C). Gradient (softmax(logits) − onehot) / N.
 Var softmax_cross_entropy(const Var& logits, const std::vector<std::size_t>& classes);
+/// The same, for a braced list of classes: softmax_cross_entropy(logits, {2, 0, 1}).
+inline Var softmax_cross_entropy(const Var& logits, std::initializer_list<std::size_t> classes) {
+    return softmax_cross_entropy(logits, std::vector<std::size_t>(classes));
+}
 /// The same with targets (N, C) given as one-hot rows or probabilities.
 Var softmax_cross_entropy(const Var& logits, const Var& targets);
 /// Mean of max(z, 0) − z·t + log(1 + e^−|z|), stable for any z; gradient (sigmoid(z) − t) / n.

@@ -1,0 +1,156 @@
+// The tape's behaviour: the seed's apple graph, accumulation, guards, detach, xg::grad, gradcheck itself,
+// numerical_gradient, printing.
+#include "check.hpp"
+
+#include <cmath>
+#include <string>
+
+using xg::Var;
+
+TEST_CASE("the seed's apple graph gives its exact numbers") {
+    Var apple(100.0, true), apple_num(2.0, true), orange(150.0, true), orange_num(3.0, true), tax(1.1, true);
+    const Var price = (apple * apple_num + orange * orange_num) * tax;
+    price.backward();
+    // Double arithmetic rounds 650 · 1.1 to 715.0000000000001, as the seed's Python does.
+    CHECK(price.item() == doctest::Approx(715.0).epsilon(1e-15));
+    CHECK(apple.grad().item() == doctest::Approx(2.2).epsilon(1e-15));
+    CHECK(apple_num.grad().item() == doctest::Approx(110.0).epsilon(1e-15));
+    CHECK(orange.grad().item() == doctest::Approx(3.3).epsilon(1e-15));
+    CHECK(orange_num.grad().item() == doctest::Approx(165.0).epsilon(1e-15));
+    CHECK(tax.grad().item() == 650.0);
+}
+
+TEST_CASE("gradients accumulate with += across backwards; zero_grad and clear_grad reset") {
+    Var x(3.0, true);
+    (x * x).backward();
+    CHECK(x.grad().item() == 6.0);
+    (x * x).backward();
+    CHECK(x.grad().item() == 12.0);
+    x.zero_grad();
+    CHECK(x.grad().item() == 0.0);
+    (x * 5.0).backward();
+    CHECK(x.grad().item() == 5.0);
+    x.clear_grad();
+    CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("a variable used twice receives both gradients") {
+    Var x(xt::xarray<double>{1.0, -2.0}, true);
+    xg::sum(x * x + x).backward();  // d/dx = 2x + 1
+    CHECK(x.grad().value<double>() == xt::xarray<double>{3.0, -3.0});
+}
+
+TEST_CASE("matmul accumulates into an existing leaf gradient without a temporary") {
+    xg::Generator g(1);
+    Var x = xg::randn({3, 4}, g, xg::Dtype::float64).set_requires_grad();
+    Var w = xg::randn({4, 2}, g, xg::Dtype::float64).set_requires_grad();
+    const Var seed = xg::randn({3, 2}, g, xg::Dtype::float64);
+    xg::matmul(x, w).backward(seed);
+    const xt::xarray<double> first = w.grad().value<double>();
+    xg::matmul(x, w).backward(seed);  // now adds into w.grad() with beta = 1
+    CHECK(xt::allclose(w.grad().value<double>(), 2.0 * first));
+    // The product xᵀ·seed by hand.
+    for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j < 2; ++j) {
+            double expected = 0;
+            for (std::size_t k = 0; k < 3; ++k) expected += x.value<double>()(k, i) * seed.value<double>()(k, j);
+            CHECK(first(i, j) == doctest::Approx(expected));
+        }
+}
+
+TEST_CASE("NoGradGuard records nothing; detach cuts the graph") {
+    Var x(2.0, true);
+    const std::size_t before = xg::tape_size();
+    {
+        xg::NoGradGuard no_grad;
+        CHECK_FALSE(xg::is_grad_enabled());
+        const Var y = x * x;
+        CHECK_FALSE(y.requires_grad());
+        CHECK(y.is_leaf());
+        CHECK(xg::tape_size() == before);
+    }
+    CHECK(xg::is_grad_enabled());
+    const Var d = (x * 3.0).detach();
+    CHECK(d.is_leaf());
+    CHECK_FALSE(d.requires_grad());
+    CHECK(d.item() == 6.0);
+    (x * d).backward();  // d is a constant: the gradient is d, not 2·3x
+    CHECK(x.grad().item() == 6.0);
+}
+
+TEST_CASE("xg::grad of intermediate variables, unused inputs get zeros, .grad untouched") {
+    Var x(xt::xarray<double>{1.0, 2.0}, true);
+    Var unused(xt::xarray<double>{5.0}, true);
+    const Var h = x * 3.0;
+    const Var y = xg::sum(h * h);
+    const auto gs = xg::grad(y, {h, x, unused});
+    CHECK(gs[0].value<double>() == xt::xarray<double>{6.0, 12.0});  // 2h
+    CHECK(gs[1].value<double>() == xt::xarray<double>{18.0, 36.0});  // 18x
+    CHECK(gs[2].value<double>() == xt::xarray<double>{0.0});
+    CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("retain_graph allows a second backward") {
+    Var x(2.0, true);
+    const Var y = x * x * x;
+    y.backward(Var(), true);
+    y.backward();
+    CHECK(x.grad().item() == 24.0);  // 2 · 3x²
+}
+
+TEST_CASE("a non-scalar output with an explicit seed") {
+    Var x(xt::xarray<double>{1.0, 2.0, 3.0}, true);
+    (x * x).backward(Var(xt::xarray<double>{1.0, 0.0, -1.0}));
+    CHECK(x.grad().value<double>() == xt::xarray<double>{2.0, 0.0, -6.0});
+}
+
+TEST_CASE("numerical_gradient is the seeds' central difference") {
+    // f(x0, x1) = x0² + x1² (the seeds' function_2) at (3, 4): gradient (6, 8).
+    const Var x(xt::xarray<double>{3.0, 4.0});
+    const Var n = xg::numerical_gradient([](const Var& v) { return xg::sum(v * v); }, x);
+    CHECK(n.value<double>()(0) == doctest::Approx(6.0).epsilon(1e-9));
+    CHECK(n.value<double>()(1) == doctest::Approx(8.0).epsilon(1e-9));
+    CHECK(x.value<double>() == xt::xarray<double>{3.0, 4.0});  // x itself is left as it was
+}
+
+TEST_CASE("gradcheck reports a wrong gradient") {
+    xg::Generator g(2);
+    const Var x = check::input(g, {3, 2}, 0.5, 2.0).set_name("x");
+    // x · detach(x): the tape sees x times a constant, so its gradient is x where the truth is 2x.
+    const xg::GradcheckReport wrong =
+        xg::gradcheck([](const std::vector<Var>& v) { return xg::sum(v[0] * v[0].detach()); }, {x});
+    CHECK_FALSE(wrong.passed);
+    REQUIRE(wrong.inputs.size() == 1);
+    CHECK(wrong.inputs[0].max_relative_error == doctest::Approx(0.5).epsilon(1e-6));
+    CHECK(wrong.inputs[0].numeric == doctest::Approx(2 * wrong.inputs[0].analytic).epsilon(1e-6));
+    CHECK(wrong.to_string().find("x (3, 2): max relative error 5.000e-01") == 0);
+    CHECK(wrong.to_string().find("FAILED") != std::string::npos);
+
+    const xg::GradcheckReport right =
+        xg::gradcheck([](const std::vector<Var>& v) { return xg::sum(v[0] * v[0]); }, {x});
+    CHECK(right.passed);
+    CHECK(right.inputs[0].max_relative_error < 1e-8);
+}
+
+TEST_CASE("to_dot shows op names, leaves and shapes") {
+    Var w(xt::xarray<double>{{1.0, 2.0}}, true);
+    w.set_name("weight");
+    const Var y = xg::sigmoid(xg::matmul(w, xg::transpose(w)));
+    const std::string dot = xg::to_dot(y);
+    CHECK(dot.find("digraph xgrad {") == 0);
+    CHECK(dot.find("label=\"sigmoid\\n(1, 1)\"") != std::string::npos);
+    CHECK(dot.find("label=\"matmul\\n(1, 1)\"") != std::string::npos);
+    CHECK(dot.find("label=\"transpose\\n(2, 1)\"") != std::string::npos);
+    CHECK(dot.find("label=\"weight\\n(1, 2)\"") != std::string::npos);
+}
+
+TEST_CASE("fmt and ostream print shape, dtype and values") {
+    const Var x(xt::xarray<float>{{1.5f, -2.0f}}, true);
+    const std::string s = fmt::format("{}", x);
+    CHECK(s.find("Var(shape=(1, 2), float32, requires_grad)") == 0);
+    CHECK(s.find("1.5") != std::string::npos);
+    CHECK(s.find("-2.") != std::string::npos);
+    CHECK(fmt::format("{}", x * 2.0).find("op=mul") != std::string::npos);
+    CHECK(xg::to_string(xg::Shape{3}) == "(3,)");
+    CHECK(xg::to_string(xg::Shape{}) == "()");
+}

@@ -1,0 +1,109 @@
+// Bad input is an exception whose message names the op and the shapes; shape errors have their own type.
+#include "check.hpp"
+
+using xg::Var;
+
+namespace {
+Var filled(const xg::Shape& shape) { return xg::ones(shape, xg::Dtype::float64); }
+}  // namespace
+
+TEST_CASE("shape errors name the op and the shapes") {
+    CHECK_THROWS_WITH_AS(xg::matmul(filled({100, 784}), filled({100, 50})),
+                         "matmul: cannot multiply (100, 784) by (100, 50)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::matmul(filled({3}), filled({3, 2})), "matmul: expects 2-D operands, got (3,) and (3, 2)",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(filled({2, 3}) + filled({4}), "add: cannot broadcast (2, 3) with (4,)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::maximum(filled({2}), filled({3})), "maximum: cannot broadcast (2,) with (3,)",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::affine(filled({4, 3}), filled({2, 5}), filled({5})),
+                         "affine: cannot multiply (4, 3) by (2, 5)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::affine(filled({4, 3}), filled({3, 5}), filled({4})),
+                         "affine: bias of shape (4,) does not fit (4, 3)·(3, 5); it must be (5,)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::reshape(filled({2, 3}), {4, 2}), "reshape: cannot reshape (2, 3) (6 elements) to (4, 2)",
+                         xg::ShapeError);
+    CHECK_THROWS_AS(xg::reshape(filled({2, 3}), {-1, -1}), xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::concat({filled({2, 3}), filled({3, 3})}, 1),
+                         "concat: cannot join (2, 3) and (3, 3) along axis 1", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::slice(filled({2, 3}), 1, 2, 5),
+                         "slice: range [2, 5) is out of bounds for axis 1 of shape (2, 3)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::select_rows(filled({4, 2}), {1, 4}),
+                         "select_rows: row 4 (at position 1) is out of range for shape (4, 2)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::sum(filled({2, 3}), 2), "sum: axis 2 is out of range for shape (2, 3)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::broadcast_to(filled({2, 3}), {3, 3}), "broadcast_to: cannot broadcast (2, 3) to (3, 3)",
+                         xg::ShapeError);
+    CHECK_THROWS_AS(xg::transpose(filled({2, 3}), {0, 0}), xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::mse(filled({2, 3}), filled({3, 2})),
+                         "mse: prediction (2, 3) and target (3, 2) must have the same shape", xg::ShapeError);
+}
+
+TEST_CASE("loss input errors") {
+    CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({4, 3}), {0, 1, 2}),
+                         "softmax_cross_entropy: 3 targets for logits of shape (4, 3)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({2, 3}), {0, 3}),
+                         "softmax_cross_entropy: class 3 at position 1 is out of range for 3 classes", xg::Error);
+    CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({2, 3}), filled({2, 4})),
+                         "softmax_cross_entropy: targets (2, 4) must match logits (2, 3)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({6}), {0}),
+                         "softmax_cross_entropy: logits must be 2-D (batch, classes), got (6,)", xg::ShapeError);
+    xg::Generator g(1);
+    CHECK_THROWS_WITH_AS(xg::dropout(filled({2}), 1.5, g), "dropout: probability p must be in [0, 1], got 1.5",
+                         xg::Error);
+}
+
+TEST_CASE("graph errors") {
+    Var x(xt::xarray<double>{1.0, 2.0}, true);
+    CHECK_THROWS_WITH_AS((x * x).backward(),
+                         "backward: the output of 'mul' has shape (2,); a non-scalar output needs a seed gradient of "
+                         "that shape, e.g. backward(y, ones_like(y))",
+                         xg::GraphError);
+    CHECK_THROWS_WITH_AS((x * x).backward(filled({3})),
+                         "backward: seed gradient has shape (3,) but the output of 'mul' has shape (2,)",
+                         xg::ShapeError);
+
+    const Var y = xg::sum(xg::exp(x));
+    y.backward();
+    CHECK_THROWS_WITH_AS(y.backward(),
+                         "backward: the graph through 'sum' was already freed by an earlier backward; pass "
+                         "retain_graph=true to the first backward to run backward through it again",
+                         xg::GraphError);
+
+    CHECK_THROWS_WITH_AS(xg::sum(filled({2})).backward(),
+                         "backward: the output of 'leaf' does not require grad (no leaf it depends on has "
+                         "requires_grad=true, or it was computed under NoGradGuard)",
+                         xg::GraphError);
+    Var product = x * 2.0;
+    CHECK_THROWS_AS(product.set_requires_grad(false), xg::GraphError);
+    CHECK_THROWS_WITH_AS(x.value<float>(), "value<float32>(): the variable is float64", xg::DtypeError);
+    CHECK_THROWS_WITH_AS(x.item(), "item: only one-element variables convert to a number, got shape (2,)",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::exp(Var()), "exp: undefined variable (a default-constructed Var)", xg::Error);
+}
+
+TEST_CASE("anomaly mode names the op that made a NaN or Inf") {
+    const Var x(xt::xarray<double>{1.0, -1.0}, true);
+    {
+        xg::DetectAnomalyGuard anomaly;
+        CHECK(xg::is_anomaly_enabled());
+        CHECK_THROWS_WITH_AS(xg::log(x), "anomaly: 'log' produced NaN in its output (shape (2,), first at flat index 1)",
+                             xg::AnomalyError);
+        // sqrt(0) is fine forward; its gradient 1/(2·sqrt(0)) is Inf.
+        const Var z(xt::xarray<double>{0.0, 4.0}, true);
+        const Var s = xg::sum(xg::sqrt(z));
+        CHECK_THROWS_WITH_AS(s.backward(),
+                             "anomaly in backward of 'sqrt': 'div' produced Inf in its output (shape (2,), first at "
+                             "flat index 0)",
+                             xg::AnomalyError);
+    }
+    CHECK_FALSE(xg::is_anomaly_enabled());
+    CHECK(std::isnan(xg::log(x).value<double>()(1)));  // outside the guard NaN passes, as in PyTorch
+}
+
+TEST_CASE("an error inside backward leaves the variables usable") {
+    Var x(xt::xarray<double>{0.0, 4.0}, true);
+    {
+        xg::DetectAnomalyGuard anomaly;
+        CHECK_THROWS_AS(xg::sum(xg::sqrt(x)).backward(), xg::AnomalyError);
+    }
+    xg::sum(x * x).backward();
+    CHECK(x.grad().value<double>() == xt::xarray<double>{0.0, 8.0});
+}
