@@ -70,3 +70,26 @@ def mnist_step():
 
 
 report("mnist_step", mnist_step)
+
+# bench_nn.cpp's workloads.
+adam_model = torch.nn.Sequential(torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 10))
+adam = torch.optim.Adam(adam_model.parameters(), lr=1e-3)
+bn_model = torch.nn.Sequential(torch.nn.Linear(784, 50), torch.nn.BatchNorm1d(50), torch.nn.ReLU(),
+                               torch.nn.Linear(50, 10))
+bn_sgd = torch.optim.SGD(bn_model.parameters(), lr=0.1)
+
+
+def step_of(net, opt):
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(inputs), labels).backward()
+        opt.step()
+    return step
+
+
+report("mnist_step_sgd", step_of(model, optimizer))
+report("mnist_step_adam", step_of(adam_model, adam))
+report("mnist_step_batchnorm_sgd", step_of(bn_model, bn_sgd))
+adam.zero_grad()
+torch.nn.functional.cross_entropy(adam_model(inputs), labels).backward()
+report("adam_update_only", adam.step)

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace xg {
 
@@ -93,6 +95,10 @@ public:
 private:
     std::shared_ptr<Node> node_;
 };
+
+/// Names and what they name, in order: named_parameters() gives {("fc1.weight", W), ...}.
+template <class T>
+using Named = std::vector<std::pair<std::string, T>>;
 
 /// A zero, one or `value` filled leaf of the given shape.
 Var zeros(const Shape& shape, Dtype dtype = Dtype::float32);

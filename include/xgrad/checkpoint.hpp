@@ -1,0 +1,33 @@
+#pragma once
+// Checkpoints as .npz files (a zip of .npy arrays, what numpy.savez writes and numpy.load reads).
+// Writes go to a temporary file in the same directory that is renamed over the target only when complete,
+// so a crash never leaves a half-written checkpoint. Reads check everything before changing anything.
+#include <xgrad/nn.hpp>
+#include <xgrad/optim.hpp>
+#include <xgrad/var.hpp>
+
+#include <string>
+
+namespace xg {
+
+/// Writes named float32/float64 arrays as `name.npy` entries of an .npz file.
+void save_npz(const std::string& path, const Named<Var>& arrays);
+/// Reads every array of an .npz file (little-endian float32 or float64, C order), in file order.
+/// A missing, truncated or corrupt file throws Error naming the file, the entry and what was wrong.
+Named<Var> load_npz(const std::string& path);
+
+/// Saves the model's parameters and buffers under their paths ("fc1.weight", "bn.running_mean").
+void save(const std::string& path, const nn::Module& model);
+/// Also saves the optimizer: each group's "optimizer.group<g>.lr", and per parameter
+/// "optimizer.<parameter path>.step" and its state arrays ("optimizer.fc1.weight.exp_avg", ...).
+void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer);
+
+/// Loads what save wrote into the model: every parameter and buffer must be in the file with the same shape
+/// and dtype, and the file may hold nothing else (optimizer entries aside). The first mismatch throws Error
+/// naming it, and then nothing has been changed.
+void load(const std::string& path, nn::Module& model);
+/// Loads the model and the optimizer's state (which must be an optimizer of the same kind and settings over
+/// the same model parameters).
+void load(const std::string& path, nn::Module& model, optim::Optimizer& optimizer);
+
+}  // namespace xg

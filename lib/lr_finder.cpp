@@ -1,0 +1,112 @@
+// The learning-rate range test: snapshot, sweep, restore.
+#include "node.hpp"
+#include "optim_access.hpp"
+
+#include <xgrad/lr_finder.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace xg {
+
+namespace {
+
+using optim::OptimizerAccess;
+
+// Everything find_lr changes, copied so it can be put back bit for bit.
+struct Snapshot {
+    std::vector<std::pair<Var, Var>> arrays;  // live array, saved copy
+    std::vector<std::vector<OptimizerAccess::Slot>> slots;
+    std::vector<double> lrs;
+
+    Snapshot(nn::Module& model, optim::Optimizer& optimizer) {
+        for (const auto& [name, v] : model.named_parameters()) arrays.emplace_back(v, v.detach());
+        for (const auto& [name, v] : model.named_buffers()) arrays.emplace_back(v, v.detach());
+        for (const auto& group : optimizer.param_groups())
+            for (const Var& p : group.params) arrays.emplace_back(p, p.detach());
+        slots = OptimizerAccess::slots(optimizer);
+        for (auto& group : slots)
+            for (auto& slot : group)
+                for (Var& s : slot.state) s = s.detach();
+        for (const auto& group : optimizer.param_groups()) lrs.push_back(group.lr);
+    }
+
+    void restore(nn::Module& model, optim::Optimizer& optimizer) {
+        for (auto& [live, saved] : arrays) mutable_tensor_of(live) = tensor_of(saved);
+        OptimizerAccess::slots(optimizer) = std::move(slots);
+        for (std::size_t g = 0; g < lrs.size(); ++g) optimizer.param_groups()[g].lr = lrs[g];
+        model.zero_grad();
+        optimizer.zero_grad();
+    }
+};
+
+// The index of the steepest descent of y against x before index `end`, by central differences.
+std::size_t steepest_descent(const std::vector<double>& x, const std::vector<double>& y, std::size_t end) {
+    std::size_t best = 0;
+    double best_slope = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < end; ++i) {
+        const std::size_t lo = i == 0 ? 0 : i - 1, hi = std::min(i + 1, y.size() - 1);
+        if (hi == lo) continue;
+        const double slope = (y[hi] - y[lo]) / (x[hi] - x[lo]);
+        if (slope < best_slope) {
+            best_slope = slope;
+            best = i;
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+FindLRResult find_lr(nn::Module& model, optim::Optimizer& optimizer,
+                     const std::function<Var(std::size_t)>& batch_loss, FindLROptions options) {
+    if (!(options.min_lr > 0.0 && options.max_lr > options.min_lr))
+        throw Error(fmt::format("find_lr: need 0 < min_lr < max_lr, got {} and {}", options.min_lr, options.max_lr));
+    if (options.steps < 2) throw Error(fmt::format("find_lr: steps must be at least 2, got {}", options.steps));
+    if (!(options.smoothing >= 0.0 && options.smoothing < 1.0))
+        throw Error(fmt::format("find_lr: smoothing must be in [0, 1), got {}", options.smoothing));
+    if (!(options.divergence > 1.0))
+        throw Error(fmt::format("find_lr: divergence must be greater than 1, got {}", options.divergence));
+
+    Snapshot snapshot(model, optimizer);
+    FindLRResult result;
+    try {
+        const double growth = std::pow(options.max_lr / options.min_lr, 1.0 / static_cast<double>(options.steps - 1));
+        double average = 0.0, best = std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < options.steps; ++i) {
+            const double lr = options.min_lr * std::pow(growth, static_cast<double>(i));
+            optimizer.set_lr(lr);
+            optimizer.zero_grad();
+            Var loss = batch_loss(i);
+            const double value = loss.item();
+            result.lrs.push_back(lr);
+            result.losses.push_back(value);
+            average = options.smoothing * average + (1.0 - options.smoothing) * value;
+            const double smoothed = average / (1.0 - std::pow(options.smoothing, static_cast<double>(i + 1)));
+            result.smoothed_losses.push_back(smoothed);
+            if (!std::isfinite(value) || (i > 0 && smoothed > options.divergence * best)) {
+                result.diverged = true;
+                break;
+            }
+            best = std::min(best, smoothed);
+            backward(loss);
+            optimizer.step();
+        }
+    } catch (...) {
+        snapshot.restore(model, optimizer);
+        throw;
+    }
+    snapshot.restore(model, optimizer);
+
+    std::size_t minimum = 0;
+    for (std::size_t i = 1; i < result.smoothed_losses.size(); ++i)
+        if (result.smoothed_losses[i] < result.smoothed_losses[minimum]) minimum = i;
+    result.min_loss_lr = result.lrs[minimum];
+    std::vector<double> log_lrs;
+    for (double lr : result.lrs) log_lrs.push_back(std::log10(lr));
+    result.suggested_lr =
+        minimum == 0 ? result.lrs[0] : result.lrs[steepest_descent(log_lrs, result.smoothed_losses, minimum + 1)];
+    return result;
+}
+
+}  // namespace xg

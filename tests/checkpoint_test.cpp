@@ -1,0 +1,268 @@
+// .npz files and checkpoints: bit-exact round trips, numpy compatibility both ways, resumed training equal to
+// uninterrupted training, and a clear error for each way a file can be wrong.
+#include "check.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using xg::Var;
+namespace nn = xg::nn;
+namespace optim = xg::optim;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory per test case, removed afterwards.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "xgrad_checkpoint_XXXXXX").string();
+        path = mkdtemp(pattern.data());
+    }
+    ~TempDir() { fs::remove_all(path); }
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+    std::vector<std::string> files() const {
+        std::vector<std::string> out;
+        for (const auto& entry : fs::directory_iterator(path)) out.push_back(entry.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
+bool same_bits(const Var& a, const Var& b) {
+    if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
+    if (a.size() == 0) return true;  // memcmp must not see an empty array's null data()
+    if (a.dtype() == xg::Dtype::float32)
+        return std::memcmp(a.value<float>().data(), b.value<float>().data(), a.size() * 4) == 0;
+    return std::memcmp(a.value<double>().data(), b.value<double>().data(), a.size() * 8) == 0;
+}
+
+struct Net : nn::Module {
+    std::shared_ptr<nn::Linear> fc1, fc2;
+    std::shared_ptr<nn::BatchNorm1d> bn;
+    explicit Net(std::uint64_t seed, std::size_t hidden = 5) {
+        xg::Generator g(seed);
+        fc1 = register_module("fc1", nn::Linear(4, hidden, g));
+        bn = register_module("bn", nn::BatchNorm1d(hidden));
+        fc2 = register_module("fc2", nn::Linear(hidden, 3, g));
+    }
+    Var forward(const Var& x) override { return (*fc2)(xg::relu((*bn)((*fc1)(x)))); }
+};
+
+struct Data {
+    Var x;
+    std::vector<std::size_t> y;
+    Data() {
+        xg::Generator g(99);
+        x = xg::randn({16, 4}, g);
+        for (int i = 0; i < 16; ++i) y.push_back(g.below(3));
+    }
+};
+
+double train_step(Net& net, optim::Optimizer& opt, const Data& data) {
+    opt.zero_grad();
+    Var loss = xg::softmax_cross_entropy(net(data.x), data.y);
+    loss.backward();
+    opt.step();
+    return loss.item();
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+std::string read_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs a Python snippet with the numpy-equipped interpreter meson found; 0 on success.
+int python(const std::string& script) {
+    const char* interpreter = std::getenv("XGRAD_TEST_PYTHON");
+    return std::system((std::string(interpreter ? interpreter : "python3") + " -c \"" + script + "\"").c_str());
+}
+
+}  // namespace
+
+TEST_CASE("save_npz → load_npz is bit-exact for float32 and float64 of any rank") {
+    TempDir dir;
+    xg::Generator g(1);
+    const xg::Named<Var> arrays = {{"scalar", Var(3.25)},
+                                   {"vector", xg::randn({7}, g)},
+                                   {"matrix", xg::randn({3, 5}, g, xg::Dtype::float64)},
+                                   {"cube", xg::randn({2, 3, 4}, g)},
+                                   {"empty", xg::zeros({0, 3})}};
+    xg::save_npz(dir / "a.npz", arrays);
+    const auto loaded = xg::load_npz(dir / "a.npz");
+    REQUIRE(loaded.size() == arrays.size());
+    for (std::size_t i = 0; i < arrays.size(); ++i) {
+        CAPTURE(arrays[i].first);
+        CHECK(loaded[i].first == arrays[i].first);
+        CHECK(same_bits(loaded[i].second, arrays[i].second));
+    }
+    CHECK(dir.files() == std::vector<std::string>{"a.npz"});  // no temporary left behind
+}
+
+TEST_CASE("numpy reads what we write and we read what numpy writes") {
+    REQUIRE_MESSAGE(python("import numpy") == 0, "python3 with numpy is needed (scripts/setup.sh installs it)");
+    TempDir dir;
+    Var m(xt::xarray<double>{{1.5, -2.0, 3.0}, {0.25, 0.0, -1e-300}});
+    Var v(xt::xarray<float>{1.0f, 2.5f});
+    xg::save_npz(dir / "ours.npz", {{"fc1.weight", m}, {"v", v}});
+    CHECK(python("import numpy as np; d = np.load('" + (dir / "ours.npz") +
+                 "'); assert sorted(d.files) == ['fc1.weight', 'v'], d.files; "
+                 "assert d['fc1.weight'].dtype == np.float64 and d['fc1.weight'].shape == (2, 3); "
+                 "assert (d['fc1.weight'] == [[1.5, -2.0, 3.0], [0.25, 0.0, -1e-300]]).all(); "
+                 "assert d['v'].dtype == np.float32 and list(d['v']) == [1.0, 2.5]") == 0);
+
+    CHECK(python("import numpy as np; "
+                 "np.savez('" + (dir / "plain.npz") + "', a=np.arange(6, dtype=np.float32).reshape(2, 3), b=np.float64(7)); "
+                 "np.savez_compressed('" + (dir / "packed.npz") + "', c=np.linspace(0, 1, 1000))") == 0);
+    const auto plain = xg::load_npz(dir / "plain.npz");
+    REQUIRE(plain.size() == 2);
+    CHECK(plain[0].first == "a");
+    CHECK(plain[0].second.value<float>() == xt::xarray<float>{{0, 1, 2}, {3, 4, 5}});
+    CHECK(plain[1].second.shape() == xg::Shape{});
+    CHECK(plain[1].second.item() == 7.0);
+    const auto packed = xg::load_npz(dir / "packed.npz");
+    CHECK(packed[0].second.shape() == xg::Shape{1000});
+    CHECK(packed[0].second.value<double>()(999) == 1.0);
+}
+
+TEST_CASE("a checkpoint restores model, buffers and optimizer: resumed training equals uninterrupted") {
+    TempDir dir;
+    const Data data;
+    Net net(1);
+    optim::Adam adam(net.parameters(), {.lr = 0.01});
+    for (int i = 0; i < 5; ++i) train_step(net, adam, data);
+    xg::save(dir / "ckpt.npz", net, adam);
+
+    Net resumed(2);  // different weights, fresh optimizer
+    optim::Adam resumed_adam(resumed.parameters(), {.lr = 0.5});
+    xg::load(dir / "ckpt.npz", resumed, resumed_adam);
+    const auto a = net.named_parameters(), b = resumed.named_parameters();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(same_bits(a[i].second, b[i].second));
+    CHECK(same_bits(net.bn->running_var, resumed.bn->running_var));
+    CHECK(resumed_adam.lr() == 0.01);
+
+    for (int i = 0; i < 5; ++i) CHECK(train_step(net, adam, data) == train_step(resumed, resumed_adam, data));
+    CHECK(same_bits(net.fc1->weight, resumed.fc1->weight));
+
+    // numpy sees the same names.
+    REQUIRE(python("import numpy") == 0);
+    CHECK(python("import numpy as np; d = np.load('" + (dir / "ckpt.npz") +
+                 "'); assert 'fc1.weight' in d.files and 'bn.running_mean' in d.files; "
+                 "assert 'optimizer.fc1.weight.exp_avg_sq' in d.files and d['optimizer.fc1.weight.step'] == 5; "
+                 "assert d['optimizer.group0.lr'] == 0.01") == 0);
+}
+
+TEST_CASE("a model alone loads from a full checkpoint; an optimizer saved before any step loads too") {
+    TempDir dir;
+    Net net(1);
+    optim::SGD sgd(net.parameters(), {.lr = 0.1, .momentum = 0.9});
+    xg::save(dir / "fresh.npz", net, sgd);
+    Net other(3);
+    optim::SGD other_sgd(other.parameters(), {.lr = 0.3, .momentum = 0.9});
+    xg::load(dir / "fresh.npz", other, other_sgd);
+    CHECK(other_sgd.lr() == 0.1);
+    Net model_only(4);
+    xg::load(dir / "fresh.npz", model_only);
+    CHECK(same_bits(model_only.fc2->weight, net.fc2->weight));
+}
+
+TEST_CASE("each way a checkpoint can be wrong has its message, and a failed load changes nothing") {
+    TempDir dir;
+    Net net(1);
+    xg::save(dir / "ckpt.npz", net);
+    const std::string path = dir / "ckpt.npz";
+
+    Net wide(2, 6);
+    const Var before = wide.fc1->weight.detach();
+    CHECK_THROWS_WITH_AS(xg::load(path, wide),
+                         ("load: '" + path + "' entry 'fc1.weight' is (4, 5) float32, expected (4, 6) float32").c_str(),
+                         xg::Error);
+    CHECK(same_bits(before, wide.fc1->weight));
+
+    // A model with only a Linear(4, 5) child, named `name`.
+    struct OneLinear : nn::Module {
+        explicit OneLinear(const std::string& name) {
+            xg::Generator g(1);
+            register_module(name, nn::Linear(4, 5, g));
+        }
+        Var forward(const Var& x) override { return x; }
+    };
+    OneLinear renamed("first"), smaller("fc1");
+    CHECK_THROWS_WITH_AS(xg::load(path, renamed),
+                         ("load: '" + path + "' has no entry 'first.weight' (expected (4, 5) float32)").c_str(), xg::Error);
+    CHECK_THROWS_WITH_AS(xg::load(path, smaller),
+                         ("load: '" + path + "' has an entry 'bn.bias' that the model does not have").c_str(), xg::Error);
+
+    optim::Adam adam(net.parameters());
+    CHECK_THROWS_WITH_AS(xg::load(path, net, adam),
+                         ("load: '" + path + "' has no entry 'optimizer.group0.lr' (expected () float64)").c_str(),
+                         xg::Error);
+    optim::SGD sgd(net.parameters());
+    xg::save(dir / "sgd.npz", net, sgd);
+    Net trained(1);
+    optim::Adam stepped(trained.parameters());
+    train_step(trained, stepped, Data());
+    xg::save(dir / "adam.npz", trained, stepped);
+    CHECK_THROWS_WITH_AS(xg::load(dir / "adam.npz", net, sgd),
+                         ("load: '" + (dir / "adam.npz") +
+                          "' has an entry 'optimizer.bn.bias.exp_avg' that the SGD optimizer does not have")
+                             .c_str(),
+                         xg::Error);
+
+    const std::string bytes = read_bytes(path);
+    write_bytes(dir / "truncated.npz", bytes.substr(0, bytes.size() / 2));
+    CHECK_THROWS_WITH_AS(xg::load(dir / "truncated.npz", net),
+                         ("load_npz: cannot read '" + (dir / "truncated.npz") + "': Not a zip archive").c_str(),
+                         xg::Error);
+
+    // One flipped byte inside fc1.weight's data: the zip's CRC catches it.
+    std::string corrupt = bytes;
+    corrupt[bytes.find("fc1.weight.npy") + 14 + 128 + 8] ^= 0x55;
+    write_bytes(dir / "corrupt.npz", corrupt);
+    CHECK_THROWS_WITH_AS(xg::load(dir / "corrupt.npz", net),
+                         ("load_npz: '" + (dir / "corrupt.npz") + "' entry 'fc1.weight.npy': CRC error").c_str(),
+                         xg::Error);
+
+    CHECK_THROWS_WITH_AS(xg::load(dir / "missing.npz", net),
+                         ("load_npz: cannot read '" + (dir / "missing.npz") + "': No such file").c_str(), xg::Error);
+
+    REQUIRE(python("import numpy") == 0);
+    CHECK(python("import numpy as np; np.savez('" + (dir / "ints.npz") + "', fc1=np.arange(3))") == 0);
+    CHECK_THROWS_WITH_AS(xg::load_npz(dir / "ints.npz"),
+                         ("load_npz: '" + (dir / "ints.npz") +
+                          "' entry 'fc1.npy': dtype '<i8' is not supported (only little-endian float32 '<f4' and "
+                          "float64 '<f8')")
+                             .c_str(),
+                         xg::Error);
+}
+
+TEST_CASE("writes are atomic: a failed save leaves the old checkpoint and no temporary file") {
+    TempDir dir;
+    Net net(1);
+    xg::save(dir / "ckpt.npz", net);
+    const std::string old = read_bytes(dir / "ckpt.npz");
+
+    CHECK_THROWS_WITH_AS(xg::save_npz(dir / "ckpt.npz", {{"a", Var(1.0)}, {"a", Var(2.0)}}),
+                         ("save_npz: '" + (dir / "ckpt.npz") + "': two arrays are named 'a'").c_str(), xg::Error);
+    CHECK(read_bytes(dir / "ckpt.npz") == old);
+    const std::string nowhere = dir / "no/such/dir/ckpt.npz";
+    CHECK_THROWS_WITH_AS(xg::save(nowhere, net),
+                         ("save_npz: '" + nowhere + "': cannot create a temporary file next to it: No such file or "
+                                                    "directory")
+                             .c_str(),
+                         xg::Error);
+    CHECK(dir.files() == std::vector<std::string>{"ckpt.npz"});
+
+    // Overwriting replaces the whole file.
+    Net other(5);
+    xg::save(dir / "ckpt.npz", other);
+    Net check(6);
+    xg::load(dir / "ckpt.npz", check);
+    CHECK(same_bits(check.fc1->weight, other.fc1->weight));
+    CHECK(dir.files() == std::vector<std::string>{"ckpt.npz"});
+}
