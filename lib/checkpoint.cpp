@@ -18,6 +18,13 @@
 #include <memory>
 #include <set>
 
+namespace xg::optim {
+struct ScheduleAccess {
+    static std::size_t& steps(LRScheduler& s) { return s.t_; }
+    static std::vector<double>& base_lrs(LRScheduler& s) { return s.base_lrs_; }
+};
+}  // namespace xg::optim
+
 namespace xg {
 
 static_assert(std::endian::native == std::endian::little, ".npy arrays are written in the machine's byte order");
@@ -236,6 +243,9 @@ namespace {
 using optim::OptimizerAccess;
 
 const std::string optimizer_prefix = "optimizer.";
+const std::string schedule_prefix = "schedule.";
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 Named<Var> model_entries(const nn::Module& model) {
     Named<Var> entries = model.named_parameters();
@@ -296,7 +306,8 @@ double scalar(FileEntries& file, const std::string& name) {
     return file.expect(name, Shape{}, Dtype::float64).item();
 }
 
-void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer* optimizer) {
+void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer* optimizer,
+                     optim::LRScheduler* schedule) {
     FileEntries file{path, {}, {}};
     for (auto& [name, v] : load_npz(path)) file.entries.emplace(name, v);
 
@@ -331,15 +342,32 @@ void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimize
             }
         }
     }
+    std::size_t schedule_steps = 0;
+    std::vector<double> base_lrs;
+    if (schedule) {
+        schedule_steps = static_cast<std::size_t>(scalar(file, schedule_prefix + "step"));
+        for (std::size_t g = 0; g < schedule->base_lrs().size(); ++g)
+            base_lrs.push_back(scalar(file, fmt::format("{}group{}.base_lr", schedule_prefix, g)));
+    }
     for (const auto& [name, v] : file.entries) {
-        const bool optimizer_entry = name.compare(0, optimizer_prefix.size(), optimizer_prefix) == 0;
-        if (file.used.count(name) || (optimizer_entry && !optimizer)) continue;
-        throw Error(fmt::format("load: '{}' has an entry '{}' that the {} does not have", path, name,
-                                optimizer_entry ? fmt::format("{} optimizer", optimizer->name()) : "model"));
+        if (file.used.count(name)) continue;
+        std::string owner = "model";
+        if (starts_with(name, optimizer_prefix)) {
+            if (!optimizer) continue;
+            owner = fmt::format("{} optimizer", optimizer->name());
+        } else if (starts_with(name, schedule_prefix)) {
+            if (!schedule) continue;
+            owner = "schedule";
+        }
+        throw Error(fmt::format("load: '{}' has an entry '{}' that the {} does not have", path, name, owner));
     }
 
     NoGradGuard no_grad;
     for (const auto& [destination, source] : assignments) copy_into(destination, source);
+    if (schedule) {
+        optim::ScheduleAccess::steps(*schedule) = schedule_steps;
+        optim::ScheduleAccess::base_lrs(*schedule) = base_lrs;
+    }
     if (!optimizer) return;
     for (std::size_t g = 0; g < lrs.size(); ++g) optimizer->param_groups()[g].lr = lrs[g];
     for (SlotLoad& load : slot_loads) {
@@ -351,11 +379,7 @@ void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimize
     }
 }
 
-}  // namespace
-
-void save(const std::string& path, const nn::Module& model) { save_npz(path, model_entries(model)); }
-
-void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer) {
+Named<Var> optimizer_entries(const nn::Module& model, const optim::Optimizer& optimizer) {
     Named<Var> entries = model_entries(model);
     const auto paths = optimizer_paths("save", model, optimizer);
     const auto& slots = OptimizerAccess::slots(optimizer);
@@ -369,13 +393,34 @@ void save(const std::string& path, const nn::Module& model, const optim::Optimiz
                 entries.emplace_back(prefix + optimizer.state_names()[s], slots[g][i].state[s]);
         }
     }
+    return entries;
+}
+
+}  // namespace
+
+void save(const std::string& path, const nn::Module& model) { save_npz(path, model_entries(model)); }
+
+void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer) {
+    save_npz(path, optimizer_entries(model, optimizer));
+}
+
+void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer,
+          const optim::LRScheduler& schedule) {
+    Named<Var> entries = optimizer_entries(model, optimizer);
+    entries.emplace_back(schedule_prefix + "step", Var(static_cast<double>(schedule.steps())));
+    for (std::size_t g = 0; g < schedule.base_lrs().size(); ++g)
+        entries.emplace_back(fmt::format("{}group{}.base_lr", schedule_prefix, g), Var(schedule.base_lrs()[g]));
     save_npz(path, entries);
 }
 
-void load(const std::string& path, nn::Module& model) { load_checkpoint(path, model, nullptr); }
+void load(const std::string& path, nn::Module& model) { load_checkpoint(path, model, nullptr, nullptr); }
 
 void load(const std::string& path, nn::Module& model, optim::Optimizer& optimizer) {
-    load_checkpoint(path, model, &optimizer);
+    load_checkpoint(path, model, &optimizer, nullptr);
+}
+
+void load(const std::string& path, nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& schedule) {
+    load_checkpoint(path, model, &optimizer, &schedule);
 }
 
 }  // namespace xg

@@ -157,6 +157,43 @@ TEST_CASE("a checkpoint restores model, buffers and optimizer: resumed training 
                  "assert d['optimizer.group0.lr'] == 0.01") == 0);
 }
 
+TEST_CASE("a checkpoint with the schedule resumes the learning-rate sequence where it stopped") {
+    TempDir dir;
+    const Data data;
+    Net net(1);
+    optim::SGD sgd(net.parameters(), {.lr = 0.2, .momentum = 0.9});
+    optim::StepLR schedule(sgd, 2, 0.5);
+    const auto run = [&](Net& n, optim::SGD& o, optim::StepLR& s) {
+        const double loss = train_step(n, o, data);
+        s.step();
+        return loss;
+    };
+    for (int i = 0; i < 3; ++i) run(net, sgd, schedule);
+    xg::save(dir / "ckpt.npz", net, sgd, schedule);
+
+    Net resumed(2);
+    optim::SGD resumed_sgd(resumed.parameters(), {.lr = 1.0, .momentum = 0.9});
+    optim::StepLR resumed_schedule(resumed_sgd, 2, 0.5);
+    xg::load(dir / "ckpt.npz", resumed, resumed_sgd, resumed_schedule);
+    CHECK(resumed_schedule.steps() == 3);
+    CHECK(resumed_schedule.base_lrs() == std::vector<double>{0.2});
+    CHECK(resumed_sgd.lr() == 0.1);
+    for (int i = 0; i < 4; ++i) {
+        CHECK(run(net, sgd, schedule) == run(resumed, resumed_sgd, resumed_schedule));
+        CHECK(resumed_sgd.lr() == sgd.lr());
+    }
+    CHECK(sgd.lr() == 0.2 * 0.125);  // t = 7
+
+    Net plain(3);
+    optim::SGD plain_sgd(plain.parameters(), {.lr = 0.2, .momentum = 0.9});
+    xg::save(dir / "no_schedule.npz", plain, plain_sgd);
+    CHECK_THROWS_WITH_AS(xg::load(dir / "no_schedule.npz", resumed, resumed_sgd, resumed_schedule),
+                         ("load: '" + (dir / "no_schedule.npz") + "' has no entry 'schedule.step' (expected () float64)")
+                             .c_str(),
+                         xg::Error);
+    xg::load(dir / "ckpt.npz", plain, plain_sgd);  // schedule entries are ignored without a schedule
+}
+
 TEST_CASE("a model alone loads from a full checkpoint; an optimizer saved before any step loads too") {
     TempDir dir;
     Net net(1);

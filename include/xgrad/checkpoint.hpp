@@ -4,6 +4,7 @@
 // so a crash never leaves a half-written checkpoint. Reads check everything before changing anything.
 #include <xgrad/nn.hpp>
 #include <xgrad/optim.hpp>
+#include <xgrad/schedule.hpp>
 #include <xgrad/var.hpp>
 
 #include <string>
@@ -21,13 +22,19 @@ void save(const std::string& path, const nn::Module& model);
 /// Also saves the optimizer: each group's "optimizer.group<g>.lr", and per parameter
 /// "optimizer.<parameter path>.step" and its state arrays ("optimizer.fc1.weight.exp_avg", ...).
 void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer);
+/// Also saves the schedule's step count "schedule.step" and base rates "schedule.group<g>.base_lr", so a
+/// resumed run continues the schedule where it stopped.
+void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer,
+          const optim::LRScheduler& schedule);
 
 /// Loads what save wrote into the model: every parameter and buffer must be in the file with the same shape
-/// and dtype, and the file may hold nothing else (optimizer entries aside). The first mismatch throws Error
-/// naming it, and then nothing has been changed.
+/// and dtype, and the file may hold nothing else (optimizer and schedule entries aside). The first mismatch
+/// throws Error naming it, and then nothing has been changed.
 void load(const std::string& path, nn::Module& model);
 /// Loads the model and the optimizer's state (which must be an optimizer of the same kind and settings over
 /// the same model parameters).
 void load(const std::string& path, nn::Module& model, optim::Optimizer& optimizer);
+/// Loads the model, the optimizer and the schedule (made for that optimizer) where it stopped.
+void load(const std::string& path, nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& schedule);
 
 }  // namespace xg

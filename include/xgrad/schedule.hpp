@@ -31,6 +31,7 @@ public:
     const std::string& description() const { return description_; }
 
 private:
+    friend struct ScheduleAccess;  // checkpoints save and restore t and the base rates
     void apply();
 
     Optimizer& optimizer_;
