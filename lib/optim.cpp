@@ -201,7 +201,7 @@ void RMSprop::update(const Group& group, Var& param, const Var& grad, Slot& slot
         T* __restrict p = p_;
         const T* __restrict g = g_;
         T* __restrict v = s[0];
-        T* __restrict b = s[1];
+        T* __restrict b = options_.momentum != 0.0 ? s[1] : nullptr;
         T* __restrict m = options_.centered ? s[avg] : nullptr;
         const T lr = T(group.lr), wd = T(group.weight_decay), alpha = T(options_.alpha), eps = T(options_.eps);
         const T mu = T(options_.momentum), rest = T(1.0 - options_.alpha);
