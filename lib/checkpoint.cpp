@@ -36,16 +36,11 @@ namespace {
 constexpr char npy_magic[] = "\x93NUMPY";
 constexpr std::size_t npy_magic_size = 6;
 
-std::string npy_shape(const Shape& shape) {
-    std::string s = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + (shape.size() == 1 ? ",)" : ")");
-}
-
-// Version 1.0 header padded so that the data starts at a multiple of 64 bytes, as numpy writes it.
+// Version 1.0 header padded so that the data starts at a multiple of 64 bytes, as numpy writes it. The shape is
+// a Python tuple, which is how to_string writes shapes: "()", "(3,)", "(2, 3)".
 std::string npy_bytes(const Var& v) {
     std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
-                                     v.dtype() == Dtype::float32 ? "<f4" : "<f8", npy_shape(v.shape()));
+                                     v.dtype() == Dtype::float32 ? "<f4" : "<f8", to_string(v.shape()));
     const std::size_t unpadded = npy_magic_size + 4 + header.size() + 1;
     header.append((64 - unpadded % 64) % 64, ' ');
     header += '\n';
@@ -362,7 +357,6 @@ void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimize
         throw Error(fmt::format("load: '{}' has an entry '{}' that the {} does not have", path, name, owner));
     }
 
-    NoGradGuard no_grad;
     for (const auto& [destination, source] : assignments) copy_into(destination, source);
     if (schedule) {
         optim::ScheduleAccess::steps(*schedule) = schedule_steps;

@@ -12,7 +12,6 @@ namespace {
 template <class Draw>
 void fill(Var& parameter, Draw next) {
     require_defined("init", parameter);
-    NoGradGuard no_grad;
     visit(mutable_tensor_of(parameter), [&](auto& a) {
         for (auto& v : a) v = static_cast<std::decay_t<decltype(v)>>(next());
     });

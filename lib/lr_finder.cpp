@@ -20,7 +20,7 @@ struct Snapshot {
     std::vector<double> lrs;
 
     Snapshot(nn::Module& model, optim::Optimizer& optimizer) {
-        for (const auto& [name, v] : model.named_parameters()) arrays.emplace_back(v, v.detach());
+        // Training changes the optimizer's parameters (below) and the model's buffers; nothing else.
         for (const auto& [name, v] : model.named_buffers()) arrays.emplace_back(v, v.detach());
         for (const auto& group : optimizer.param_groups())
             for (const Var& p : group.params) arrays.emplace_back(p, p.detach());

@@ -43,6 +43,13 @@ void for_elements(Var& param, const Var& grad, std::vector<Var>& state, F f) {
     });
 }
 
+// Runs f on the array of every parameter's gradient, in place; parameters without one are skipped.
+template <class F>
+void for_each_gradient(const std::vector<Var>& params, F f) {
+    for (const Var& p : params)
+        if (Var g = p.grad(); g.defined()) visit(mutable_tensor_of(g), f);
+}
+
 }  // namespace
 
 Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
@@ -68,7 +75,7 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr
 }
 
 void Optimizer::init_state(const Var& param, Slot& slot) const {
-    for (std::size_t i = 0; i < state_names_.size(); ++i) slot.state.push_back(zeros_like(param).detach());
+    for (std::size_t i = 0; i < state_names_.size(); ++i) slot.state.push_back(zeros_like(param));
 }
 
 void Optimizer::step() {
@@ -274,43 +281,32 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions o)
 double clip_grad_norm(const std::vector<Var>& params, double max_norm, double norm_type) {
     if (!(max_norm >= 0.0)) throw Error(fmt::format("clip_grad_norm: max_norm must be non-negative, got {}", max_norm));
     if (!(norm_type > 0.0)) throw Error(fmt::format("clip_grad_norm: norm_type must be positive, got {}", norm_type));
-    const bool max_norm_type = std::isinf(norm_type);
+    const bool max_norm_type = std::isinf(norm_type), two_norm = norm_type == 2.0;
     double total = 0.0;
-    for (const Var& p : params) {
-        Var g = p.grad();
-        if (!g.defined()) continue;
-        visit(tensor_of(g), [&](const auto& a) {
-            for (const auto v : a) {
-                const double x = std::abs(static_cast<double>(v));
-                total = max_norm_type ? std::max(total, x) : total + std::pow(x, norm_type);
-            }
-        });
-    }
+    for_each_gradient(params, [&](const auto& a) {
+        for (const auto v : a) {
+            const double x = std::abs(static_cast<double>(v));
+            // std::pow per element would cost more than the training step it guards.
+            total = max_norm_type ? std::max(total, x) : total + (two_norm ? x * x : std::pow(x, norm_type));
+        }
+    });
     const double norm = max_norm_type ? total : std::pow(total, 1.0 / norm_type);
     const double scale = max_norm / (norm + 1e-6);  // PyTorch's epsilon
     if (scale < 1.0)
-        for (const Var& p : params) {
-            Var g = p.grad();
-            if (!g.defined()) continue;
-            visit(mutable_tensor_of(g), [&](auto& a) {
-                using T = typename std::decay_t<decltype(a)>::value_type;
-                for (auto& v : a) v = static_cast<T>(v * scale);
-            });
-        }
+        for_each_gradient(params, [&](auto& a) {
+            using T = typename std::decay_t<decltype(a)>::value_type;
+            for (auto& v : a) v = static_cast<T>(v * scale);
+        });
     return norm;
 }
 
 void clip_grad_value(const std::vector<Var>& params, double clip_value) {
     if (!(clip_value >= 0.0))
         throw Error(fmt::format("clip_grad_value: clip_value must be non-negative, got {}", clip_value));
-    for (const Var& p : params) {
-        Var g = p.grad();
-        if (!g.defined()) continue;
-        visit(mutable_tensor_of(g), [&](auto& a) {
-            using T = typename std::decay_t<decltype(a)>::value_type;
-            for (auto& v : a) v = std::clamp(v, static_cast<T>(-clip_value), static_cast<T>(clip_value));
-        });
-    }
+    for_each_gradient(params, [&](auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        for (auto& v : a) v = std::clamp(v, static_cast<T>(-clip_value), static_cast<T>(clip_value));
+    });
 }
 
 }  // namespace xg::optim
