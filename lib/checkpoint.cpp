@@ -1,4 +1,5 @@
 // .npz reading and writing with libzip, and checkpoints of models and optimizers on top of it.
+#include "files.hpp"
 #include "node.hpp"
 #include "optim_access.hpp"
 
@@ -6,13 +7,7 @@
 
 #include <zip.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <bit>
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -156,11 +151,7 @@ void save_npz(const std::string& path, const Named<Var>& arrays) {
         contents.push_back(npy_bytes(v));
     }
 
-    std::string temporary = path + ".XXXXXX";
-    const int fd = mkstemp(temporary.data());
-    if (fd < 0) fail(fmt::format("cannot create a temporary file next to it: {}", std::strerror(errno)));
-    ::close(fd);
-    try {
+    write_atomically("save_npz", path, [&](const std::string& temporary) {
         int code = 0;
         Archive archive(zip_open(temporary.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code));
         if (!archive) fail(fmt::format("cannot open '{}' for writing: {}", temporary, zip_code_message(code)));
@@ -178,19 +169,7 @@ void save_npz(const std::string& path, const Named<Var>& arrays) {
         }
         if (zip_close(archive.get()) < 0) fail(fmt::format("cannot write: {}", zip_strerror(archive.get())));
         archive.release();  // zip_close freed it
-        // Flush the data to disk before the rename makes it the checkpoint.
-        const int written = ::open(temporary.c_str(), O_RDONLY);
-        if (written < 0 || ::fsync(written) != 0) {
-            if (written >= 0) ::close(written);
-            fail(fmt::format("cannot flush '{}': {}", temporary, std::strerror(errno)));
-        }
-        ::close(written);
-        if (std::rename(temporary.c_str(), path.c_str()) != 0)
-            fail(fmt::format("cannot rename '{}' to it: {}", temporary, std::strerror(errno)));
-    } catch (...) {
-        std::remove(temporary.c_str());
-        throw;
-    }
+    });
 }
 
 Named<Var> load_npz(const std::string& path) {

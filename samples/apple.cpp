@@ -1,12 +1,21 @@
 // The seeds' apple example (backprop chapter, AddLayer/MulLayer): two apples at 100, three oranges at 150,
 // 10% tax. The seed builds one layer object per multiply and calls backward by hand; here the graph is
-// recorded by the arithmetic itself and one backward() gives every derivative.
-#include <xgrad/xgrad.hpp>
+// recorded by the arithmetic itself and one backward() gives every derivative. The flags change the prices,
+// counts and tax; the expected column is the derivative worked out by hand.
+#include "sample_cli.hpp"
 
-#include <fmt/core.h>
+int main(int argc, char** argv) {
+    double apple_price = 100, apples = 2, orange_price = 150, oranges = 3, tax_rate = 1.1;
+    CLI::App app("The seeds' apple and orange graph: forward, backward, and every derivative");
+    app.add_option("--apple-price", apple_price)->capture_default_str();
+    app.add_option("--apples", apples, "how many apples")->capture_default_str();
+    app.add_option("--orange-price", orange_price)->capture_default_str();
+    app.add_option("--oranges", oranges, "how many oranges")->capture_default_str();
+    app.add_option("--tax", tax_rate, "the factor the sum is multiplied by")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
 
-int main() {
-    xg::Var apple(100.0, true), apple_num(2.0, true), orange(150.0, true), orange_num(3.0, true), tax(1.1, true);
+    xg::Var apple(apple_price, true), apple_num(apples, true), orange(orange_price, true), orange_num(oranges, true),
+        tax(tax_rate, true);
     apple.set_name("apple");
     apple_num.set_name("apple_num");
     orange.set_name("orange");
@@ -17,12 +26,15 @@ int main() {
     fmt::print("graph (paste into `dot -Tsvg`):\n{}\n", xg::to_dot(price));
     price.backward();
 
-    // Expected values are the exact derivatives (seed 003 and the book). Doubles round 1.1 · 650 etc.
+    // With the defaults these are the seed's numbers: 715, 2.2, 110, 3.3, 165, 650. Doubles round 1.1 · 650 etc.
     // the same way Python does, so the digits match what the seed's Python prints (715.0000000000001).
     const struct { const char* name; double value, expected; } rows[] = {
-        {"price", price.item(), 715},           {"d apple", apple.grad().item(), 2.2},
-        {"d apple_num", apple_num.grad().item(), 110}, {"d orange", orange.grad().item(), 3.3},
-        {"d orange_num", orange_num.grad().item(), 165}, {"d tax", tax.grad().item(), 650},
+        {"price", price.item(), (apple_price * apples + orange_price * oranges) * tax_rate},
+        {"d apple", apple.grad().item(), apples * tax_rate},
+        {"d apple_num", apple_num.grad().item(), apple_price * tax_rate},
+        {"d orange", orange.grad().item(), oranges * tax_rate},
+        {"d orange_num", orange_num.grad().item(), orange_price * tax_rate},
+        {"d tax", tax.grad().item(), apple_price * apples + orange_price * oranges},
     };
     fmt::print("{:<12} {:>20} {:>10}\n", "", "xgrad", "expected");
     for (const auto& row : rows) fmt::print("{:<12} {:>20} {:>10}\n", row.name, row.value, row.expected);

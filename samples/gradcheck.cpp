@@ -1,9 +1,7 @@
 // Gradient checking (seed 001 §12.3 and seed 003's TwoLayerNet): the seed's two-layer network on random
 // data (12 inputs of 26×26, 20 sigmoid hidden units, 10 softmax outputs), its backprop gradients compared
 // with central differences parameter by parameter.
-#include <xgrad/xgrad.hpp>
-
-#include <fmt/core.h>
+#include "sample_cli.hpp"
 
 #include <cmath>
 #include <vector>
@@ -30,10 +28,18 @@ Distances distances(const xg::Var& analytic, const xg::Var& numeric) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    std::uint64_t seed = 2024;
+    std::size_t batch = 12, hidden = 20;
+    CLI::App app("Gradient checking of the seed's two-layer network: backprop against central differences");
+    app.add_option("--seed", seed, "seed of the data and weights")->capture_default_str();
+    app.add_option("--batch-size", batch, "rows of random input")->check(sample::positive())->capture_default_str();
+    app.add_option("--hidden", hidden, "hidden sigmoid units")->check(sample::positive())->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
     xg::set_num_threads(1);
-    xg::Generator generator(2024);
-    const std::size_t batch = 12, inputs = 26 * 26, hidden = 20, classes = 10;
+    xg::Generator generator(seed);
+    const std::size_t inputs = 26 * 26, classes = 10;
     const xg::Var x = xg::rand({batch, inputs}, generator, xg::Dtype::float64);
     std::vector<std::size_t> labels(batch);
     for (auto& label : labels) label = generator.below(classes);

@@ -1,18 +1,26 @@
 // XOR, the function a single perceptron cannot represent (seed 003's perceptron chapter): a 2-4-1 network
 // with a tanh hidden layer learns it. The gradients are checked against central differences first, then
 // plain gradient descent drives the loss down.
-#include <xgrad/xgrad.hpp>
-
-#include <fmt/core.h>
+#include "sample_cli.hpp"
 
 #include <vector>
 
-int main() {
+int main(int argc, char** argv) {
+    sample::Flags flags;
+    flags.epochs = 2000;
+    flags.lr = 0.5;
+    flags.seed = 42;
+    CLI::App app("A 2-4-1 tanh network learns XOR: gradient check, then full-batch gradient descent");
+    app.add_option("--epochs", flags.epochs, "gradient descent steps")->check(sample::positive())->capture_default_str();
+    app.add_option("--lr", flags.lr, "learning rate")->check(sample::positive())->capture_default_str();
+    app.add_option("--seed", flags.seed, "seed of the initial weights")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
     xg::set_num_threads(1);
     const xg::Var x(xt::xarray<float>{{0.f, 0.f}, {0.f, 1.f}, {1.f, 0.f}, {1.f, 1.f}});
     const xg::Var target = xg::reshape(xg::Var(xt::xarray<float>{0.f, 1.f, 1.f, 0.f}), {4, 1});
 
-    xg::Generator generator(42);
+    xg::Generator generator(flags.seed);
     std::vector<xg::Var> parameters = {
         xg::randn({2, 4}, generator).set_requires_grad().set_name("W1"),
         xg::zeros({4}).set_requires_grad().set_name("b1"),
@@ -29,11 +37,12 @@ int main() {
     fmt::print("gradient check (analytic vs central differences):\n{}gradient check {}\n\n", check.to_string(),
                check.passed ? "passed" : "FAILED");
 
-    const float learning_rate = 0.5f;
-    for (int epoch = 0; epoch <= 2000; ++epoch) {
+    const auto learning_rate = static_cast<float>(flags.lr);
+    for (std::size_t epoch = 0; epoch <= flags.epochs; ++epoch) {
         xg::Var loss = loss_of(parameters);
         loss.backward();
-        if (epoch % 200 == 0) fmt::print("epoch {:>4}  loss {:.6f}\n", epoch, loss.item());
+        if (epoch % std::max<std::size_t>(flags.epochs / 10, 1) == 0 || epoch == flags.epochs)
+            fmt::print("epoch {:>4}  loss {:.6f}\n", epoch, loss.item());
         xg::NoGradGuard no_grad;
         for (xg::Var& p : parameters) {
             p.mutable_value<float>() -= learning_rate * p.grad().value<float>();

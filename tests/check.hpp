@@ -1,13 +1,36 @@
 #pragma once
-// What every suite shares: random float64 inputs and a gradcheck assertion that prints its report on failure.
+// What every suite shares: temporary directories, random float64 inputs and a gradcheck assertion that prints
+// its report on failure.
 #include <xgrad/xgrad.hpp>
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace check {
+
+// A fresh directory per test case, removed afterwards.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "xgrad_test_XXXXXX").string();
+        path = mkdtemp(pattern.data());
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+    std::vector<std::string> files() const {
+        std::vector<std::string> out;
+        for (const auto& entry : std::filesystem::directory_iterator(path))
+            out.push_back(entry.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
 
 using Function = std::function<xg::Var(const std::vector<xg::Var>&)>;
 

@@ -12,24 +12,9 @@ namespace nn = xg::nn;
 namespace optim = xg::optim;
 namespace fs = std::filesystem;
 
-namespace {
+using check::TempDir;
 
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "xgrad_checkpoint_XXXXXX").string();
-        path = mkdtemp(pattern.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> files() const {
-        std::vector<std::string> out;
-        for (const auto& entry : fs::directory_iterator(path)) out.push_back(entry.path().filename().string());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
-};
+namespace {
 
 bool same_bits(const Var& a, const Var& b) {
     if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;

@@ -29,4 +29,10 @@ struct AnomalyError : Error {
     using Error::Error;
 };
 
+/// A data file or dataset that cannot be used: a bad or truncated IDX file, label and image counts that differ,
+/// a missing dataset directory. The message names the file and, for file contents, the byte offset.
+struct DataError : Error {
+    using Error::Error;
+};
+
 }  // namespace xg

@@ -1,0 +1,121 @@
+#pragma once
+// A training loop for the common case (Keras's fit, in the terms of PyTorch's C++ frontend): epochs of
+// mini-batches, per-epoch loss and accuracy on the training and validation sets, an optional L2 penalty,
+// schedule stepping, early stopping, callbacks, a progress display, and a history saved as CSV. The loop is
+// short enough to write by hand when a run needs something else; samples/mnist_three_layer.cpp does.
+#include <xgrad/data.hpp>
+#include <xgrad/nn.hpp>
+#include <xgrad/optim.hpp>
+#include <xgrad/schedule.hpp>
+
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace xg {
+
+/// One epoch of a run. Values that were not measured (accuracy of a regression, validation without a
+/// validation set) are NaN and are written as empty CSV fields.
+struct EpochRecord {
+    std::size_t epoch = 0;  // from 1
+    double lr = 0.0;        // the first group's rate for the epoch's last batch
+    double train_loss = 0.0;
+    double train_accuracy = 0.0;
+    double validation_loss = 0.0;
+    double validation_accuracy = 0.0;
+    double seconds = 0.0;       // wall time of the epoch, evaluation included
+    std::size_t batches = 0;    // batches trained (fewer than the loader's size if interrupted)
+};
+
+/// The records of a run, in epoch order.
+struct History {
+    std::vector<EpochRecord> epochs;
+    /// What the validation columns are called: "val" by default, "test" when the test set is watched.
+    std::string validation_name = "val";
+    /// Ctrl-C ended the run after a batch; the last record is the partial epoch.
+    bool interrupted = false;
+    /// Early stopping ended the run.
+    bool stopped_early = false;
+
+    /// "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds" and one line per epoch.
+    std::string csv() const;
+    /// Writes csv() to `path` atomically (a temporary file renamed over it), so it is whole or absent.
+    void save_csv(const std::string& path) const;
+};
+
+/// Maps a model's output for a batch to the loss to minimize.
+using LossFunction = std::function<Var(const Var& output, const data::Batch& batch)>;
+
+/// The loss `fit` uses unless told otherwise: softmax cross-entropy for class labels with one output per class,
+/// binary cross-entropy with logits for class labels with a single output column, mean squared error for
+/// regression targets.
+Var default_loss(const Var& output, const data::Batch& batch);
+
+/// What a batch-end callback sees.
+struct BatchEnd {
+    std::size_t epoch;    // from 1
+    std::size_t batch;    // from 0
+    std::size_t batches;  // per epoch
+    double loss;          // this batch's loss (with the penalty)
+    const data::Batch& data;
+};
+
+enum class Progress {
+    automatic,  // a live bar on a terminal, one line per epoch otherwise
+    bar,
+    lines,
+    none,
+};
+
+struct FitOptions {
+    std::size_t epochs = 10;
+    /// Batch size, shuffling (a new seeded order each epoch) and drop_last of the training batches.
+    data::DataLoaderOptions loader;
+    /// Evaluated after every epoch when set (not owned; must outlive fit).
+    const data::Dataset* validation = nullptr;
+    std::string validation_name = "val";
+    /// Empty: default_loss.
+    LossFunction loss;
+    /// λ of an l2_penalty on the model's parameters added to every batch's loss (0: none).
+    double l2 = 0.0;
+    /// Stepped after every epoch, or after every batch when scheduler_per_batch (not owned).
+    optim::LRScheduler* scheduler = nullptr;
+    bool scheduler_per_batch = false;
+    /// Early stopping: stop when the validation loss (the training loss without validation) has not fallen
+    /// below its best minus min_delta for this many epochs; 0 turns it off.
+    std::size_t patience = 0;
+    double min_delta = 0.0;
+    /// After each epoch, measure the training loss and accuracy over the whole training set in eval mode (as the
+    /// seeds do) instead of averaging the batches as they trained.
+    bool evaluate_train = false;
+    /// Rows per forward pass when evaluating.
+    std::size_t evaluation_batch_size = 1000;
+    Progress progress = Progress::automatic;
+    std::FILE* output = stdout;
+    /// Written after every epoch (and when the run stops) when not empty.
+    std::string history_csv;
+    std::function<void(const BatchEnd&)> on_batch_end;
+    /// Called after every epoch; returning false stops the run.
+    std::function<bool(const EpochRecord&)> on_epoch_end;
+};
+
+/// Trains `model` on `train` with `optimizer`. Ctrl-C (SIGINT) during fit stops it after the current batch and
+/// the history (and its CSV) still holds every finished epoch plus the partial one; a second Ctrl-C ends the
+/// program as usual.
+History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset& train, FitOptions options = {});
+
+struct Evaluation {
+    double loss = 0.0;
+    double accuracy = 0.0;  // NaN for regression sets
+};
+
+/// Mean loss and accuracy over `data` in eval mode without recording a graph; the model's mode is restored.
+Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunction& loss = {},
+                    std::size_t batch_size = 1000);
+
+/// The model's outputs for every row of `data` (N, outputs), in eval mode without recording a graph.
+Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size = 1000);
+
+}  // namespace xg

@@ -1,0 +1,386 @@
+// Plots through PLplot's C++ stream. PLplot ends the program on errors it cannot handle (an unknown device, a
+// file it cannot open), so both are ruled out here first: the device is looked up in PLplot's list, and the
+// file it writes is the temporary file write_atomically has already created.
+#include "files.hpp"
+#include "node.hpp"
+
+#include <xgrad/autograd.hpp>
+#include <xgrad/errors.hpp>
+#include <xgrad/plot.hpp>
+
+#include <fmt/core.h>
+#include <plstream.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+
+namespace xg::plot {
+
+namespace {
+
+// cmap0: 0 background, 1 ink, 2 grid, then the series colours (matplotlib's "tab10"), then their tints.
+constexpr int ink = 1, grid = 2, first_colour = 3, first_tint = 13;
+constexpr std::array<std::array<int, 3>, 10> palette = {{{31, 119, 180},
+                                                          {255, 127, 14},
+                                                          {44, 160, 44},
+                                                          {214, 39, 40},
+                                                          {148, 103, 189},
+                                                          {140, 86, 75},
+                                                          {227, 119, 194},
+                                                          {127, 127, 127},
+                                                          {188, 189, 34},
+                                                          {23, 190, 207}}};
+
+int colour(std::size_t i) { return first_colour + static_cast<int>(i % palette.size()); }
+int tint(std::size_t i) { return first_tint + static_cast<int>(i % palette.size()); }
+
+std::string device_for(const char* op, const std::string& path) {
+    const std::string extension = std::filesystem::path(path).extension().string();
+    const char* device = extension == ".svg" ? "svg" : extension == ".png" ? "pngcairo" : nullptr;
+    if (!device)
+        throw Error(fmt::format("{}: '{}': unknown format '{}'; use .svg or .png", op, path, extension));
+    constexpr int most = 128;
+    std::array<const char*, most> menu{}, names{};
+    const char** menu_pointer = menu.data();
+    const char** names_pointer = names.data();
+    int count = most;
+    plgDevs(&menu_pointer, &names_pointer, &count);
+    for (int i = 0; i < count; ++i)
+        if (std::string(names[static_cast<std::size_t>(i)]) == device) return device;
+    throw Error(fmt::format("{}: '{}': PLplot has no '{}' device here{}", op, path, device,
+                            extension == ".png" ? " (install plplot-driver-cairo)" : ""));
+}
+
+struct Range {
+    double low = std::numeric_limits<double>::infinity();
+    double high = -std::numeric_limits<double>::infinity();
+    void add(double v) {
+        if (!std::isfinite(v)) return;
+        low = std::min(low, v);
+        high = std::max(high, v);
+    }
+    // Widened by a margin, and never empty.
+    Range padded(double fraction = 0.05) const {
+        if (!(low <= high)) return {0.0, 1.0};
+        const double span = high > low ? high - low : std::max(std::abs(low), 1.0);
+        return {low - fraction * span, high + fraction * span};
+    }
+};
+
+struct LegendEntry {
+    std::string label;
+    int colour;
+    int style = 1;          // PLplot line style; 0: a symbol instead of a line
+};
+
+// One PLplot stream drawing into a file, with our colours, panels laid out nx × ny.
+class Figure {
+public:
+    Figure(const std::string& file, const std::string& device, int nx = 1, int ny = 1, int width = 900,
+           int height = 600) {
+        stream_ = std::make_unique<plstream>();
+        stream_->sdev(device.c_str());
+        stream_->sfnam(file.c_str());
+        stream_->spage(0.0, 0.0, width, height, 0, 0);
+        stream_->scmap0n(first_tint + static_cast<int>(palette.size()));
+        stream_->scolbg(255, 255, 255);
+        stream_->scol0(ink, 30, 30, 30);
+        stream_->scol0(grid, 225, 225, 225);
+        for (std::size_t i = 0; i < palette.size(); ++i)
+            stream_->scol0(colour(i), palette[i][0], palette[i][1], palette[i][2]);
+        stream_->ssub(nx, ny);
+        stream_->init();
+        stream_->fontld(1);
+        stream_->schr(0.0, 0.9);
+    }
+
+    plstream& s() { return *stream_; }
+
+    // A new panel with axes, grid and labels over the given window (x given as log10 when log_x).
+    void panel(Range x, Range y, const ChartOptions& o) {
+        plstream& p = *stream_;
+        p.adv(0);
+        p.vsta();
+        p.wind(x.low, x.high, y.low, y.high);
+        p.col0(grid);
+        p.width(0.5);
+        p.box(o.log_x ? "gl" : "g", 0.0, 0, "g", 0.0, 0);
+        p.col0(ink);
+        p.width(1.0);
+        p.box(o.log_x ? "bcnstl" : "bcnst", 0.0, 0, "bcnstv", 0.0, 0);
+        p.lab(o.x_label.c_str(), o.y_label.c_str(), o.title.c_str());
+    }
+
+    void line(const std::vector<double>& x, const std::vector<double>& y, int c, int style = 1, double width = 2.0) {
+        std::vector<double> xs, ys;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            if (std::isfinite(x[i]) && std::isfinite(y[i])) {
+                xs.push_back(x[i]);
+                ys.push_back(y[i]);
+            }
+        if (xs.empty()) return;
+        stream_->col0(c);
+        stream_->lsty(style);
+        stream_->width(width);
+        stream_->line(static_cast<PLINT>(xs.size()), xs.data(), ys.data());
+        stream_->lsty(1);
+        stream_->width(1.0);
+    }
+
+    void legend(const std::vector<LegendEntry>& entries, PLINT position = PL_POSITION_TOP | PL_POSITION_RIGHT) {
+        const auto n = static_cast<PLINT>(entries.size());
+        std::vector<PLINT> options, colours, styles, symbol_numbers;
+        std::vector<PLFLT> widths, symbol_scales;
+        std::vector<const char*> texts, symbols;
+        for (const LegendEntry& e : entries) {
+            options.push_back(e.style == 0 ? PL_LEGEND_SYMBOL : PL_LEGEND_LINE);
+            colours.push_back(e.colour);
+            styles.push_back(std::max(e.style, 1));
+            widths.push_back(2.0);
+            symbol_scales.push_back(1.0);
+            symbol_numbers.push_back(1);
+            texts.push_back(e.label.c_str());
+            symbols.push_back("#(840)");
+        }
+        std::vector<PLINT> text_colours(entries.size(), ink);
+        PLFLT legend_width = 0, legend_height = 0;
+        stream_->legend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position, 0.02,
+                        0.02, 0.08, 0, grid, 1, 0, 0, n, options.data(), 1.0, 0.8, 1.6, 0.0, text_colours.data(),
+                        texts.data(), nullptr, nullptr, nullptr, nullptr, colours.data(), styles.data(), widths.data(),
+                        colours.data(), symbol_scales.data(), symbol_numbers.data(), symbols.data());
+    }
+
+private:
+    std::unique_ptr<plstream> stream_;
+};
+
+// PLplot reports a call it cannot carry out (limits that leave no room for a panel, ...) to this handler and
+// skips the call; the first message fails the plot once drawing ends.
+thread_local std::string plplot_error;
+extern "C" void record_plplot_error(const char* message) {
+    if (plplot_error.empty()) plplot_error = message;
+}
+
+// Draws into a temporary file that replaces `path` once complete.
+template <class Draw>
+void draw_file(const char* op, const std::string& path, Draw draw) {
+    const std::string device = device_for(op, path);
+    write_atomically(op, path, [&](const std::string& temporary) {
+        plplot_error.clear();
+        plsabort(record_plplot_error);
+        draw(temporary, device);
+        if (!plplot_error.empty()) throw Error(fmt::format("{}: '{}': PLplot: {}", op, path, plplot_error));
+    });
+}
+
+std::vector<double> values_of(const Var& v) {
+    std::vector<double> out;
+    visit(tensor_of(v), [&](const auto& a) { out.assign(a.begin(), a.end()); });
+    return out;
+}
+
+}  // namespace
+
+void line_chart(const std::vector<Series>& series, const std::string& path, const ChartOptions& options) {
+    Range x, y;
+    for (const Series& s : series) {
+        if (s.x.size() != s.y.size())
+            throw Error(fmt::format("line_chart: '{}': series '{}' has {} x values and {} y values", path, s.label,
+                                    s.x.size(), s.y.size()));
+        for (double v : s.x) x.add(options.log_x && v > 0 ? std::log10(v) : options.log_x ? NAN : v);
+        for (double v : s.y) y.add(v);
+    }
+    draw_file("line_chart", path, [&](const std::string& file, const std::string& device) {
+        Figure figure(file, device);
+        figure.panel(x.padded(0.0), y.padded(), options);
+        std::vector<LegendEntry> legend;
+        for (std::size_t i = 0; i < series.size(); ++i) {
+            std::vector<double> xs = series[i].x;
+            if (options.log_x)
+                for (double& v : xs) v = v > 0 ? std::log10(v) : NAN;
+            figure.line(xs, series[i].y, colour(i));
+            legend.push_back({series[i].label, colour(i)});
+        }
+        if (!legend.empty()) figure.legend(legend);
+    });
+}
+
+void learning_curves(const History& history, const std::string& path, const std::string& title) {
+    if (history.epochs.empty()) throw Error(fmt::format("learning_curves: '{}': the history has no epochs", path));
+    std::vector<double> epoch, train_loss, validation_loss, train_accuracy, validation_accuracy;
+    Range loss, accuracy, x;
+    for (const EpochRecord& r : history.epochs) {
+        epoch.push_back(static_cast<double>(r.epoch));
+        train_loss.push_back(r.train_loss);
+        validation_loss.push_back(r.validation_loss);
+        train_accuracy.push_back(r.train_accuracy);
+        validation_accuracy.push_back(r.validation_accuracy);
+        x.add(static_cast<double>(r.epoch));
+        for (double v : {r.train_loss, r.validation_loss}) loss.add(v);
+        for (double v : {r.train_accuracy, r.validation_accuracy}) accuracy.add(v);
+    }
+    if (x.low == x.high) x = {x.low - 0.5, x.high + 0.5};
+    const bool has_accuracy = accuracy.low <= accuracy.high;
+    const std::string validation = history.validation_name;
+    draw_file("learning_curves", path, [&](const std::string& file, const std::string& device) {
+        Figure figure(file, device, has_accuracy ? 2 : 1, 1, has_accuracy ? 1200 : 800, 500);
+        figure.panel(x, loss.padded(), {title.empty() ? "loss" : title + ": loss", "epoch", "loss"});
+        figure.line(epoch, train_loss, colour(0));
+        figure.line(epoch, validation_loss, colour(1), 2);
+        figure.legend({{"train", colour(0)}, {validation, colour(1), 2}});
+        if (has_accuracy) {
+            figure.panel(x, accuracy.padded(), {title.empty() ? "accuracy" : title + ": accuracy", "epoch", "accuracy"});
+            figure.line(epoch, train_accuracy, colour(0));
+            figure.line(epoch, validation_accuracy, colour(1), 2);
+            figure.legend({{"train", colour(0)}, {validation, colour(1), 2}},
+                          PL_POSITION_BOTTOM | PL_POSITION_RIGHT);
+        }
+    });
+}
+
+void lr_range_test(const FindLRResult& result, const std::string& path) {
+    if (result.lrs.empty()) throw Error(fmt::format("lr_range_test: '{}': the result has no steps", path));
+    std::vector<double> log_lr;
+    Range x, y;
+    for (std::size_t i = 0; i < result.lrs.size(); ++i) {
+        log_lr.push_back(std::log10(result.lrs[i]));
+        x.add(log_lr.back());
+        y.add(result.smoothed_losses[i]);
+    }
+    draw_file("lr_range_test", path, [&](const std::string& file, const std::string& device) {
+        Figure figure(file, device);
+        const Range window = y.padded();
+        figure.panel(x.padded(0.0), window, {"learning-rate range test", "learning rate", "smoothed loss", true});
+        figure.line(log_lr, result.smoothed_losses, colour(0));
+        const double suggested = std::log10(result.suggested_lr);
+        figure.line({suggested, suggested}, {window.low, window.high}, colour(3), 2, 1.5);
+        figure.legend({{"smoothed loss", colour(0)},
+                       {fmt::format("suggested lr {:.3g}", result.suggested_lr), colour(3), 2}});
+    });
+}
+
+void roc_curve(const metrics::RocCurve& roc, const std::string& path, const std::string& title) {
+    if (roc.fpr.size() < 2 || roc.fpr.size() != roc.tpr.size())
+        throw Error(fmt::format("roc_curve: '{}': the curve needs at least two points", path));
+    draw_file("roc_curve", path, [&](const std::string& file, const std::string& device) {
+        Figure figure(file, device, 1, 1, 650, 600);
+        figure.panel({-0.02, 1.02}, {-0.02, 1.02},
+                     {title, "false positive rate (FPR)", "true positive rate (TPR, recall)"});
+        figure.line({0.0, 1.0}, {0.0, 1.0}, colour(7), 2, 1.0);
+        figure.line(roc.fpr, roc.tpr, colour(0));
+        figure.legend({{fmt::format("AUC = {:.4f}", roc.auc), colour(0)}, {"chance", colour(7), 2}},
+                      PL_POSITION_BOTTOM | PL_POSITION_RIGHT);
+    });
+}
+
+void histograms(const Named<Var>& arrays, const std::string& path, std::size_t bins, double low, double high) {
+    if (arrays.empty()) throw Error(fmt::format("histograms: '{}': nothing to plot", path));
+    if (bins == 0) throw Error(fmt::format("histograms: '{}': bins must be positive", path));
+    std::vector<std::vector<double>> values;
+    Range range;
+    for (const auto& [name, v] : arrays) {
+        values.push_back(values_of(v));
+        for (double x : values.back()) range.add(x);
+    }
+    if (low < high) range = {low, high};
+    if (!(range.low < range.high)) range = range.padded();
+    const double step = (range.high - range.low) / static_cast<double>(bins);
+    std::vector<std::vector<double>> counts(values.size(), std::vector<double>(bins, 0.0));
+    double most = 1.0;
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        for (double x : values[k]) {
+            if (!(x >= range.low && x <= range.high)) continue;
+            const auto b = std::min(bins - 1, static_cast<std::size_t>((x - range.low) / step));
+            counts[k][b] += 1.0;
+        }
+        most = std::max(most, *std::max_element(counts[k].begin(), counts[k].end()));
+    }
+    const int columns = static_cast<int>(std::min<std::size_t>(arrays.size(), 5));
+    const int rows = static_cast<int>((arrays.size() + 4) / 5);
+    draw_file("histograms", path, [&](const std::string& file, const std::string& device) {
+        Figure figure(file, device, columns, rows, 300 * columns, 320 * rows);
+        for (std::size_t k = 0; k < arrays.size(); ++k) {
+            figure.panel({range.low, range.high}, {0.0, most * 1.05}, {arrays[k].first, "value", k == 0 ? "count" : ""});
+            figure.s().col0(colour(0));
+            for (std::size_t b = 0; b < bins; ++b) {
+                if (counts[k][b] == 0.0) continue;
+                const double left = range.low + static_cast<double>(b) * step;
+                std::array<PLFLT, 4> xs = {left, left + step, left + step, left};
+                std::array<PLFLT, 4> ys = {0.0, 0.0, counts[k][b], counts[k][b]};
+                figure.s().fill(4, xs.data(), ys.data());
+            }
+        }
+    });
+}
+
+void decision_boundary(nn::Module& model, const data::Dataset& data, const std::string& path,
+                       const std::string& title, std::size_t resolution) {
+    if (data.inputs.dimension() != 2 || data.inputs.shape(1) != 2 || !data.is_classification())
+        throw Error(fmt::format("decision_boundary: '{}': needs a classification dataset with 2 features, got inputs {}",
+                                path, to_string(data.inputs.shape())));
+    if (resolution < 2) throw Error(fmt::format("decision_boundary: '{}': resolution must be at least 2", path));
+    Range x, y;
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        x.add(data.inputs(i, 0));
+        y.add(data.inputs(i, 1));
+    }
+    x = x.padded(0.1);
+    y = y.padded(0.1);
+
+    // The class predicted at the centre of each grid cell.
+    data::Dataset grid_points;
+    grid_points.inputs = xt::xarray<float>::from_shape({resolution * resolution, 2});
+    const double dx = (x.high - x.low) / static_cast<double>(resolution);
+    const double dy = (y.high - y.low) / static_cast<double>(resolution);
+    for (std::size_t i = 0; i < resolution; ++i)
+        for (std::size_t j = 0; j < resolution; ++j) {
+            grid_points.inputs(i * resolution + j, 0) = static_cast<float>(x.low + (static_cast<double>(i) + 0.5) * dx);
+            grid_points.inputs(i * resolution + j, 1) = static_cast<float>(y.low + (static_cast<double>(j) + 0.5) * dy);
+        }
+    const std::vector<std::size_t> predicted = metrics::predictions(predict(model, grid_points));
+    const std::size_t classes = std::max<std::size_t>(data.num_classes, 2);
+
+    draw_file("decision_boundary", path, [&](const std::string& file, const std::string& device) {
+        Figure figure(file, device, 1, 1, 700, 600);
+        figure.panel(x, y, {title, "x1", "x2"});
+        // Regions in light tints of the class colours; each column's runs of one class are one rectangle, which
+        // keeps an SVG small.
+        for (std::size_t c = 0; c < classes; ++c) {
+            const auto& p = palette[c % palette.size()];
+            figure.s().scol0(tint(c), (p[0] + 3 * 255) / 4, (p[1] + 3 * 255) / 4, (p[2] + 3 * 255) / 4);
+        }
+        for (std::size_t i = 0; i < resolution; ++i)
+            for (std::size_t j = 0; j < resolution;) {
+                const std::size_t c = predicted[i * resolution + j];
+                std::size_t end = j + 1;
+                while (end < resolution && predicted[i * resolution + end] == c) ++end;
+                const double left = x.low + static_cast<double>(i) * dx, right = left + dx;
+                const double bottom = y.low + static_cast<double>(j) * dy, top = y.low + static_cast<double>(end) * dy;
+                std::array<PLFLT, 4> xs = {left, right, right, left}, ys = {bottom, bottom, top, top};
+                figure.s().col0(tint(c));
+                figure.s().fill(4, xs.data(), ys.data());
+                j = end;
+            }
+        std::vector<LegendEntry> legend;
+        for (std::size_t c = 0; c < classes; ++c) {
+            std::vector<PLFLT> px, py;
+            for (std::size_t i = 0; i < data.size(); ++i)
+                if (data.labels[i] == c) {
+                    px.push_back(data.inputs(i, 0));
+                    py.push_back(data.inputs(i, 1));
+                }
+            figure.s().col0(colour(c));
+            if (!px.empty()) figure.s().string(static_cast<PLINT>(px.size()), px.data(), py.data(), "#(840)");
+            legend.push_back({fmt::format("class {}", c), colour(c), 0});
+        }
+        figure.s().col0(ink);
+        figure.s().box("bcst", 0.0, 0, "bcst", 0.0, 0);
+        figure.legend(legend);
+    });
+}
+
+}  // namespace xg::plot

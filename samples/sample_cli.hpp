@@ -1,0 +1,82 @@
+#pragma once
+// What the samples share: their command-line flags (CLI11) and where their files go. Not part of the library.
+#include <xgrad/xgrad.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace sample {
+
+/// Training settings every training sample takes as flags; each sample sets its own defaults.
+struct Flags {
+    std::size_t epochs = 10;
+    std::size_t batch_size = 100;
+    double lr = 0.1;
+    std::uint64_t seed = 0;
+    std::string data_dir;
+    std::string out = "out";
+};
+
+/// Accepts numbers above zero, and says what was wrong otherwise.
+inline CLI::Validator positive() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            double value = 0.0;
+            if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
+            return value > 0.0 ? "" : "must be positive, got " + text;
+        },
+        "POSITIVE");
+}
+
+inline void add_training_flags(CLI::App& app, Flags& flags) {
+    app.add_option("--epochs", flags.epochs, "passes over the training set")->check(positive())->capture_default_str();
+    app.add_option("--batch-size", flags.batch_size, "rows per mini-batch")->check(positive())->capture_default_str();
+    app.add_option("--lr", flags.lr, "learning rate")->check(positive())->capture_default_str();
+    app.add_option("--seed", flags.seed, "seed of every random choice (init, shuffling, splits)")
+        ->capture_default_str();
+}
+
+inline void add_out_flag(CLI::App& app, Flags& flags) {
+    app.add_option("--out", flags.out, "directory for the CSV and SVG files the run writes")->capture_default_str();
+}
+
+inline void add_data_flag(CLI::App& app, Flags& flags, const std::string& what) {
+    app.add_option("--data-dir", flags.data_dir, "directory holding " + what)->capture_default_str();
+}
+
+/// `name` inside the output directory, which is created if needed.
+inline std::string output_file(const Flags& flags, const std::string& name) {
+    std::filesystem::create_directories(flags.out);
+    return (std::filesystem::path(flags.out) / name).string();
+}
+
+/// MNIST's directory unless --data-dir says otherwise: where scripts/fetch_mnist.sh puts it.
+inline std::string default_mnist_directory() {
+    try {
+        return xg::data::cache_directory() + "/mnist";
+    } catch (const xg::DataError&) {
+        return "mnist";
+    }
+}
+
+/// Loads MNIST-format files, or explains what to run when they are missing or bad.
+inline bool load_mnist(const std::string& directory, const std::string& how_to_get, xg::data::Split& out) {
+    try {
+        out = xg::data::load_mnist(directory);
+        return true;
+    } catch (const xg::DataError& e) {
+        fmt::print(stderr, "error: {}\n{}\n", e.what(), how_to_get);
+        return false;
+    }
+}
+
+/// The confusion matrix of the model's predictions on `data`.
+inline xg::metrics::ConfusionMatrix confusion(xg::nn::Module& model, const xg::data::Dataset& data) {
+    return {xg::metrics::predictions(xg::predict(model, data)), data.labels, data.num_classes};
+}
+
+}  // namespace sample

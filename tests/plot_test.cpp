@@ -1,0 +1,96 @@
+// Plots: every kind is written to a temporary directory and must parse as SVG (with Python's XML parser); bad
+// paths and formats fail with a clear message and leave no file behind.
+#include "check.hpp"
+
+#include <cstdlib>
+#include <fstream>
+
+using xg::Var;
+namespace data = xg::data;
+namespace nn = xg::nn;
+namespace plot = xg::plot;
+using check::TempDir;
+
+namespace {
+
+// True when Python's XML parser reads the file and its root element is <svg>.
+bool parses_as_svg(const std::string& path) {
+    const char* python = std::getenv("XGRAD_TEST_PYTHON");
+    const std::string command = fmt::format(
+        "{} -c \"import sys, xml.etree.ElementTree as ET; "
+        "sys.exit(0 if ET.parse(sys.argv[1]).getroot().tag.endswith('svg') else 1)\" '{}'",
+        python ? python : "python3", path);
+    return std::system(command.c_str()) == 0;
+}
+
+xg::History history() {
+    xg::History h;
+    h.validation_name = "test";
+    for (std::size_t e = 1; e <= 5; ++e)
+        h.epochs.push_back({e, 0.1, 1.0 / static_cast<double>(e), 0.8 + 0.03 * static_cast<double>(e),
+                            1.1 / static_cast<double>(e), 0.78 + 0.03 * static_cast<double>(e), 0.5, 10});
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("each plot writes an SVG that parses") {
+    TempDir dir;
+    plot::learning_curves(history(), dir / "curves.svg", "blobs");
+    CHECK(parses_as_svg(dir / "curves.svg"));
+
+    plot::line_chart({{"a", {1, 10, 100}, {3, 2, 1}}, {"b", {1, 10, 100}, {1, 2, 3}}}, dir / "lines.svg",
+                     {"title", "x", "y", true});
+    CHECK(parses_as_svg(dir / "lines.svg"));
+
+    xg::FindLRResult lr;
+    for (int i = 0; i < 20; ++i) {
+        lr.lrs.push_back(1e-4 * std::pow(2.0, i));
+        lr.smoothed_losses.push_back(2.0 - 0.05 * i + 0.002 * i * i);
+    }
+    lr.losses = lr.smoothed_losses;
+    lr.suggested_lr = lr.lrs[5];
+    plot::lr_range_test(lr, dir / "lr.svg");
+    CHECK(parses_as_svg(dir / "lr.svg"));
+
+    plot::roc_curve(xg::metrics::roc_curve({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), dir / "roc.svg");
+    CHECK(parses_as_svg(dir / "roc.svg"));
+
+    xg::Generator g(1);
+    plot::histograms({{"layer 1", xg::rand({100, 10}, g)}, {"layer 2", xg::randn({50}, g)}}, dir / "hist.svg", 20);
+    CHECK(parses_as_svg(dir / "hist.svg"));
+
+    const data::Dataset moons = data::make_moons(60, g, 0.1);
+    nn::Sequential model(nn::Linear(2, 8, g), nn::Tanh(), nn::Linear(8, 2, g));
+    plot::decision_boundary(model, moons, dir / "boundary.svg", "moons", 20);
+    CHECK(parses_as_svg(dir / "boundary.svg"));
+    CHECK(dir.files() ==
+          std::vector<std::string>{"boundary.svg", "curves.svg", "hist.svg", "lines.svg", "lr.svg", "roc.svg"});
+    std::ifstream in(dir / "curves.svg");
+    const std::string svg{std::istreambuf_iterator<char>(in), {}};
+    CHECK(svg.find("<text") != std::string::npos);  // labels are text, not strokes
+}
+
+TEST_CASE("plots fail clearly and leave nothing behind") {
+    TempDir dir;
+    CHECK_THROWS_WITH_AS(plot::learning_curves(history(), dir / "curves.txt"),
+                         ("learning_curves: '" + (dir / "curves.txt") + "': unknown format '.txt'; use .svg or .png")
+                             .c_str(),
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(plot::learning_curves(history(), dir / "no/such/dir.svg"),
+                         ("learning_curves: '" + (dir / "no/such/dir.svg") +
+                          "': cannot create a temporary file next to it: No such file or directory")
+                             .c_str(),
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(plot::learning_curves(xg::History{}, dir / "empty.svg"),
+                         ("learning_curves: '" + (dir / "empty.svg") + "': the history has no epochs").c_str(),
+                         xg::Error);
+    xg::Generator g(2);
+    nn::Sequential model(nn::Linear(3, 2, g));
+    CHECK_THROWS_WITH_AS(plot::decision_boundary(model, data::make_blobs(10, 2, 3, g), dir / "b.svg"),
+                         ("decision_boundary: '" + (dir / "b.svg") +
+                          "': needs a classification dataset with 2 features, got inputs (10, 3)")
+                             .c_str(),
+                         xg::Error);
+    CHECK(dir.files().empty());
+}

@@ -1,0 +1,256 @@
+// fit, evaluate and predict: short runs on synthetic data that must reach a stated accuracy, the history and its
+// CSV, the L2 penalty, schedules, early stopping, callbacks, the progress display and Ctrl-C.
+#include "check.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+using xg::Var;
+namespace data = xg::data;
+namespace nn = xg::nn;
+namespace optim = xg::optim;
+using check::TempDir;
+
+namespace {
+
+std::shared_ptr<nn::Sequential> mlp(std::size_t in, std::size_t hidden, std::size_t out, std::uint64_t seed) {
+    xg::Generator g(seed);
+    return std::make_shared<nn::Sequential>(nn::Linear(in, hidden, g), nn::ReLU(), nn::Linear(hidden, hidden, g),
+                                            nn::ReLU(), nn::Linear(hidden, out, g));
+}
+
+xg::FitOptions quiet(std::size_t epochs, std::size_t batch_size = 32) {
+    xg::FitOptions o;
+    o.epochs = epochs;
+    o.loader.batch_size = batch_size;
+    o.progress = xg::Progress::none;
+    return o;
+}
+
+std::string read(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::string captured(std::FILE* f) {
+    std::fflush(f);
+    std::rewind(f);
+    std::string out;
+    for (int c; (c = std::fgetc(f)) != EOF;) out += static_cast<char>(c);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("fit learns three spirals to 95% training accuracy and two moons to 95% validation accuracy") {
+    xg::Generator g(1);
+    const data::Dataset spirals = data::make_spirals(100, 3, g, 0.1);
+    auto model = mlp(2, 32, 3, 2);
+    optim::Adam adam(model->parameters(), {.lr = 0.01});
+    xg::FitOptions options = quiet(150);
+    options.loader.seed = 3;
+    const xg::History history = xg::fit(*model, adam, spirals, options);
+    REQUIRE(history.epochs.size() == 150);
+    CHECK(history.epochs.back().train_accuracy >= 0.95);
+    CHECK(history.epochs.back().train_loss < history.epochs.front().train_loss / 4);
+    CHECK(xg::evaluate(*model, spirals).accuracy >= 0.95);
+
+    // One logit per row: fit picks binary cross-entropy with logits.
+    const data::Split moons = data::random_split(data::make_moons(500, g, 0.15), 0.2, g);
+    auto binary = mlp(2, 16, 1, 4);
+    optim::Adam adam2(binary->parameters(), {.lr = 0.01});
+    xg::FitOptions moon_options = quiet(60);
+    moon_options.validation = &moons.test;
+    const xg::History moon_history = xg::fit(*binary, adam2, moons.train, moon_options);
+    CHECK(moon_history.epochs.back().validation_accuracy >= 0.95);
+    const xg::Evaluation e = xg::evaluate(*binary, moons.test);
+    CHECK(e.accuracy == moon_history.epochs.back().validation_accuracy);
+    CHECK(e.loss == doctest::Approx(moon_history.epochs.back().validation_loss));
+}
+
+TEST_CASE("evaluate and predict agree with the ops computed by hand") {
+    xg::Generator g(5);
+    const data::Dataset blobs = data::make_blobs(250, 4, 3, g);  // 250 rows: batches of 100, 100, 50
+    auto model = mlp(3, 8, 4, 6);
+    model->train();
+    const Var outputs = xg::predict(*model, blobs, 100);
+    CHECK(model->is_training());  // mode restored
+    CHECK(outputs.shape() == xg::Shape{250, 4});
+    const Var whole = [&] {
+        xg::NoGradGuard no_grad;
+        return (*model)(Var(blobs.inputs));
+    }();
+    CHECK(xt::allclose(outputs.value<float>(), whole.value<float>()));
+    const xg::Evaluation e = xg::evaluate(*model, blobs, {}, 100);
+    CHECK(e.loss == doctest::Approx(xg::softmax_cross_entropy(whole, blobs.labels).item()).epsilon(1e-5));
+    CHECK(e.accuracy == xg::metrics::accuracy(whole, blobs.labels));
+
+    // Regression: mean squared error, accuracy not measured.
+    const data::Dataset sine = data::make_sine(64, g);
+    auto regressor = mlp(1, 8, 1, 7);
+    const xg::Evaluation r = xg::evaluate(*regressor, sine, {}, 10);
+    const Var fitted = xg::predict(*regressor, sine);
+    CHECK(r.loss == doctest::Approx(xg::mse(fitted, Var(sine.targets)).item()).epsilon(1e-5));
+    CHECK(std::isnan(r.accuracy));
+}
+
+TEST_CASE("the history's CSV: one line per epoch, empty fields for what was not measured") {
+    TempDir dir;
+    xg::Generator g(8);
+    const data::Dataset sine = data::make_sine(100, g);
+    auto model = mlp(1, 16, 1, 9);
+    optim::SGD sgd(model->parameters(), {.lr = 0.05});
+    xg::FitOptions options = quiet(3, 20);
+    options.history_csv = dir / "history.csv";
+    const xg::History history = xg::fit(*model, sgd, sine, options);
+    std::istringstream lines(read(dir / "history.csv"));
+    std::string line;
+    std::getline(lines, line);
+    CHECK(line == "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds");
+    for (std::size_t epoch = 1; epoch <= 3; ++epoch) {
+        std::getline(lines, line);
+        CHECK(line.starts_with(fmt::format("{},0.05,{:.6g},,,,", epoch, history.epochs[epoch - 1].train_loss)));
+        CHECK(history.epochs[epoch - 1].batches == 5);
+    }
+    CHECK(!std::getline(lines, line));
+    CHECK(check::TempDir().files().empty());
+    CHECK(dir.files() == std::vector<std::string>{"history.csv"});  // no temporary file left behind
+    CHECK_THROWS_WITH_AS(history.save_csv(dir / "missing/history.csv"),
+                         ("History::save_csv: '" + (dir / "missing/history.csv") +
+                          "': cannot create a temporary file next to it: No such file or directory")
+                             .c_str(),
+                         xg::Error);
+}
+
+TEST_CASE("the L2 penalty is added to every batch's loss") {
+    xg::Generator g(10);
+    const data::Dataset blobs = data::make_blobs(64, 3, 2, g);
+    auto model = mlp(2, 8, 3, 11);
+    // With a zero rate nothing moves, so the two runs see the same parameters and batches.
+    optim::SGD frozen(model->parameters(), {.lr = 0.0});
+    const double plain = xg::fit(*model, frozen, blobs, quiet(1, 16)).epochs[0].train_loss;
+    xg::FitOptions options = quiet(1, 16);
+    options.l2 = 0.1;
+    const double penalized = xg::fit(*model, frozen, blobs, options).epochs[0].train_loss;
+    CHECK(penalized - plain == doctest::Approx(xg::l2_penalty(model->parameters(), 0.1).item()).epsilon(1e-4));
+}
+
+TEST_CASE("schedules step per epoch or per batch; the record shows each epoch's rate") {
+    xg::Generator g(12);
+    const data::Dataset blobs = data::make_blobs(40, 2, 2, g);
+    auto model = mlp(2, 4, 2, 13);
+    optim::SGD sgd(model->parameters(), {.lr = 0.1});
+    optim::StepLR per_epoch(sgd, 1, 0.5);
+    xg::FitOptions options = quiet(3, 10);
+    options.scheduler = &per_epoch;
+    const xg::History h = xg::fit(*model, sgd, blobs, options);
+    CHECK(h.epochs[0].lr == doctest::Approx(0.1));
+    CHECK(h.epochs[2].lr == doctest::Approx(0.025));
+    CHECK(sgd.lr() == doctest::Approx(0.0125));
+
+    optim::SGD sgd2(model->parameters(), {.lr = 0.1});
+    optim::ExponentialLR per_batch(sgd2, 0.9);
+    options.scheduler = &per_batch;
+    options.scheduler_per_batch = true;
+    xg::fit(*model, sgd2, blobs, options);
+    CHECK(per_batch.steps() == 12);  // 4 batches × 3 epochs
+    CHECK(sgd2.lr() == doctest::Approx(0.1 * std::pow(0.9, 12)));
+}
+
+TEST_CASE("early stopping, callbacks and reproducibility") {
+    xg::Generator g(14);
+    const data::Split split = data::random_split(data::make_blobs(100, 2, 2, g), 0.2, g);
+    auto model = mlp(2, 4, 2, 15);
+    optim::SGD frozen(model->parameters(), {.lr = 0.0});
+    xg::FitOptions options = quiet(20, 10);
+    options.validation = &split.test;
+    options.patience = 3;
+    std::size_t batch_calls = 0;
+    options.on_batch_end = [&](const xg::BatchEnd& b) {
+        CHECK(b.batches == 8);
+        CHECK(b.data.size() == 10);
+        ++batch_calls;
+    };
+    // The validation loss never improves after the first epoch: stop after 1 + patience epochs.
+    const xg::History stopped = xg::fit(*model, frozen, split.train, options);
+    CHECK(stopped.stopped_early);
+    CHECK(stopped.epochs.size() == 4);
+    CHECK(batch_calls == 32);
+
+    options.patience = 0;
+    options.on_batch_end = nullptr;
+    options.on_epoch_end = [](const xg::EpochRecord& r) { return r.epoch < 2; };
+    CHECK(xg::fit(*model, frozen, split.train, options).epochs.size() == 2);
+
+    const auto run = [&] {
+        auto m = mlp(2, 4, 2, 16);
+        optim::SGD sgd(m->parameters(), {.lr = 0.1});
+        xg::FitOptions o = quiet(3, 10);
+        o.loader.seed = 17;
+        std::vector<double> losses;
+        for (const xg::EpochRecord& r : xg::fit(*m, sgd, split.train, o).epochs) losses.push_back(r.train_loss);
+        return losses;
+    };
+    CHECK(run() == run());
+}
+
+TEST_CASE("Ctrl-C stops after the current batch and the history is still written") {
+    TempDir dir;
+    struct sigaction before {};
+    sigaction(SIGINT, nullptr, &before);
+    xg::Generator g(18);
+    const data::Dataset blobs = data::make_blobs(100, 2, 2, g);
+    auto model = mlp(2, 4, 2, 19);
+    optim::SGD sgd(model->parameters(), {.lr = 0.1});
+    xg::FitOptions options = quiet(10, 10);
+    options.history_csv = dir / "history.csv";
+    std::size_t after_signal = 0;
+    options.on_batch_end = [&](const xg::BatchEnd& b) {
+        if (b.epoch == 2 && b.batch == 3) std::raise(SIGINT);
+        if (b.epoch == 2 && b.batch > 3) ++after_signal;
+    };
+    const xg::History h = xg::fit(*model, sgd, blobs, options);
+    CHECK(h.interrupted);
+    REQUIRE(h.epochs.size() == 2);
+    CHECK(h.epochs[1].batches == 4);
+    CHECK(after_signal == 0);
+    CHECK(std::isnan(h.epochs[1].validation_loss));
+    const std::string csv = read(dir / "history.csv");
+    CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+    // fit put the previous handler back.
+    struct sigaction after {};
+    sigaction(SIGINT, nullptr, &after);
+    CHECK((after.sa_handler == before.sa_handler));
+}
+
+TEST_CASE("progress: one line per epoch, or a live bar") {
+    xg::Generator g(20);
+    const data::Split split = data::random_split(data::make_blobs(60, 2, 2, g), 0.5, g);
+    auto model = mlp(2, 4, 2, 21);
+    optim::SGD sgd(model->parameters(), {.lr = 0.1});
+    xg::FitOptions options = quiet(2, 10);
+    options.validation = &split.test;
+    options.validation_name = "test";
+    std::FILE* lines = std::tmpfile();
+    options.output = lines;
+    options.progress = xg::Progress::lines;
+    const xg::History h = xg::fit(*model, sgd, split.train, options);
+    const std::string text = captured(lines);
+    std::fclose(lines);
+    CHECK(text.starts_with(fmt::format("epoch 1/2  lr 0.1  loss {:.4f}  acc {:.4f}  test_loss {:.4f}  test_acc {:.4f}  ",
+                                       h.epochs[0].train_loss, h.epochs[0].train_accuracy,
+                                       h.epochs[0].validation_loss, h.epochs[0].validation_accuracy)));
+    CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+    CHECK(text.find('\r') == std::string::npos);
+
+    std::FILE* bar = std::tmpfile();
+    options.output = bar;
+    options.progress = xg::Progress::bar;
+    xg::fit(*model, sgd, split.train, options);
+    const std::string drawn = captured(bar);
+    std::fclose(bar);
+    CHECK(drawn.find("\repoch 1/2 [") != std::string::npos);
+    CHECK(drawn.find("] 3/3 ") != std::string::npos);
+    CHECK(drawn.find("batch/s ETA") != std::string::npos);
+}
