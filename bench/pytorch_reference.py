@@ -93,3 +93,44 @@ report("mnist_step_batchnorm_sgd", step_of(bn_model, bn_sgd))
 adam.zero_grad()
 torch.nn.functional.cross_entropy(adam_model(inputs), labels).backward()
 report("adam_update_only", adam.step)
+
+# bench_train.cpp's workloads: one epoch of 60,000 random 784-pixel rows in batches of 100.
+epoch_inputs = torch.rand(60000, 784)
+epoch_labels = torch.randint(0, 10, (60000,))
+epoch_model = torch.nn.Sequential(torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 10))
+epoch_sgd = torch.optim.SGD(epoch_model.parameters(), lr=0.1)
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(epoch_inputs, epoch_labels), batch_size=100,
+                                     shuffle=True)
+
+
+def train_batch(x, t):
+    epoch_sgd.zero_grad()
+    torch.nn.functional.cross_entropy(epoch_model(x), t).backward()
+    epoch_sgd.step()
+
+
+def loader_epoch():
+    for x, t in loader:
+        pass
+
+
+def epoch_with_dataloader():
+    for x, t in loader:
+        train_batch(x, t)
+
+
+def epoch_with_slicing():
+    order = torch.randperm(60000)
+    for i in range(0, 60000, 100):
+        rows = order[i:i + 100]
+        train_batch(epoch_inputs[rows], epoch_labels[rows])
+
+
+def timed(name, fn):
+    best = min(timeit.repeat(fn, number=1, repeat=3))
+    print(f"{name:<36} {best * 1e3:>12.1f} ms")
+
+
+timed("loader_epoch (torch DataLoader)", loader_epoch)
+timed("fit_epoch (torch DataLoader)", epoch_with_dataloader)
+timed("fit_epoch (randperm + slicing)", epoch_with_slicing)

@@ -3,7 +3,7 @@
 // activations to 0 and 1 (gradients vanish), N(0, 0.01) squeezes them around 0.5 (every unit alike), and
 // "Xavier" (std 1/√n) keeps them spread. With ReLU, He (std √(2/n)) keeps every layer alive. Writes one SVG per
 // case and prints the spread of each layer.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 #include <cmath>
 #include <functional>

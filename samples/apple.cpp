@@ -2,7 +2,7 @@
 // 10% tax. The seed builds one layer object per multiply and calls backward by hand; here the graph is
 // recorded by the arithmetic itself and one backward() gives every derivative. The flags change the prices,
 // counts and tax; the expected column is the derivative worked out by hand.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 int main(int argc, char** argv) {
     double apple_price = 100, apples = 2, orange_price = 150, oranges = 3, tax_rate = 1.1;

@@ -2,7 +2,7 @@
 // chapter on judging a classifier asks for: a held-out 20%, the confusion matrix, precision, recall, F1 and FPR,
 // and for two-class sets the ROC curve and its AUC. Plots the learning curves, the decision regions with the
 // points, and the ROC curve.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 namespace nn = xg::nn;
 namespace data = xg::data;

@@ -1,7 +1,7 @@
 // The three-layer network of mnist_three_layer.cpp (784-64-16-10, sigmoid and tanh, Xavier, SGD lr 0.2, batches of
 // 128) on Fashion-MNIST: the same file format and sizes, ten kinds of clothing instead of digits, and a harder
 // task. The data comes from Debian's dataset-fashion-mnist package. Trained with fit, watching the test set.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 namespace nn = xg::nn;
 
@@ -22,14 +22,7 @@ int main(int argc, char** argv) {
                flags.data_dir);
 
     xg::Generator generator(flags.seed);
-    nn::Sequential model(nn::Linear(784, 64, generator), nn::Sigmoid(), nn::Linear(64, 16, generator), nn::Tanh(),
-                         nn::Linear(16, 10, generator));
-    for (auto& [name, parameter] : model.named_parameters()) {
-        if (parameter.dim() == 2)
-            xg::init::xavier_uniform(parameter, generator);
-        else
-            xg::init::zeros(parameter);
-    }
+    nn::Sequential model = sample::three_layer_network(generator);
     xg::optim::SGD sgd(model.parameters(), {.lr = flags.lr});
 
     xg::FitOptions options;

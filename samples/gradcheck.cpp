@@ -1,7 +1,7 @@
 // Gradient checking (seed 001 §12.3 and seed 003's TwoLayerNet): the seed's two-layer network on random
 // data (12 inputs of 26×26, 20 sigmoid hidden units, 10 softmax outputs), its backprop gradients compared
 // with central differences parameter by parameter.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 #include <cmath>
 #include <vector>

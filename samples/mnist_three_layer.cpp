@@ -4,7 +4,7 @@
 //
 // The training loop is written out by hand here (fit does the same in one call; see mnist_two_layer.cpp): gather
 // a batch, run the model, compute the loss, backward, step, and keep the numbers for the history.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 #include <chrono>
 
@@ -30,14 +30,7 @@ int main(int argc, char** argv) {
     fmt::print("MNIST: {} training, {} validation and {} test images\n", split.train.size(), split.test.size(),
                mnist.test.size());
 
-    nn::Sequential model(nn::Linear(784, 64, generator), nn::Sigmoid(), nn::Linear(64, 16, generator), nn::Tanh(),
-                         nn::Linear(16, 10, generator));
-    for (auto& [name, parameter] : model.named_parameters()) {
-        if (parameter.dim() == 2)
-            xg::init::xavier_uniform(parameter, generator);
-        else
-            xg::init::zeros(parameter);
-    }
+    nn::Sequential model = sample::three_layer_network(generator);
     xg::optim::SGD sgd(model.parameters(), {.lr = flags.lr});
     data::DataLoader batches(split.train, {.batch_size = flags.batch_size, .shuffle = true, .seed = flags.seed});
 

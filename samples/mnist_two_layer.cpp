@@ -3,7 +3,7 @@
 // epoch it measures accuracy on the whole training and test sets (as the seed does) and sets the result beside
 // the seed's run. Writes the history CSV and the learning curves; --find-lr first runs the learning-rate range
 // test and plots it.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 namespace nn = xg::nn;
 

@@ -2,7 +2,7 @@
 // (−7, 2), with the book's learning rates (0.95, 0.1, 1.5, 0.3) and 30 steps each. SGD zig-zags across the
 // steep y direction; Momentum rolls past and back; AdaGrad's steps shrink fast; Adam heads for (0, 0) along
 // a smoother path. Prints each optimizer's path and where it ends, and draws the four paths (paths.svg).
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 #include <functional>
 #include <memory>

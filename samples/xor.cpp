@@ -1,7 +1,7 @@
 // XOR, the function a single perceptron cannot represent (seed 003's perceptron chapter): a 2-4-1 network
 // with a tanh hidden layer learns it. The gradients are checked against central differences first, then
 // plain gradient descent drives the loss down.
-#include "sample_cli.hpp"
+#include "sample.hpp"
 
 #include <vector>
 

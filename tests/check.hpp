@@ -32,6 +32,17 @@ struct TempDir {
     }
 };
 
+/// The message of the E that f throws, or a message saying none was thrown.
+template <class E = xg::Error>
+std::string error_message(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e.what();
+    }
+    return "no exception of the expected type";
+}
+
 using Function = std::function<xg::Var(const std::vector<xg::Var>&)>;
 
 /// A float64 leaf that requires grad, uniform in [low, high).

@@ -46,14 +46,7 @@ Bytes read(const std::string& path) {
 const Bytes images = header(0x08, {3, 2, 2}) + Bytes{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
 const Bytes labels = header(0x08, {3}) + Bytes{2, 0, 1};
 
-std::string message_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const xg::DataError& e) {
-        return e.what();
-    }
-    return "no DataError";
-}
+std::string message_of(const std::function<void()>& f) { return check::error_message<xg::DataError>(f); }
 
 std::string idx_error(const TempDir& dir, const Bytes& bytes) {
     const std::string path = dir / "bad.idx";

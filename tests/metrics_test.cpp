@@ -5,16 +5,7 @@ using xg::Var;
 namespace metrics = xg::metrics;
 using metrics::Average;
 
-namespace {
-std::string message_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const xg::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-}  // namespace
+using check::error_message;
 
 TEST_CASE("seed 000's example: TP 521, FN 29, FP 15, TN 435") {
     const auto m = metrics::ConfusionMatrix::binary(521, 29, 15, 435);
@@ -51,10 +42,10 @@ TEST_CASE("multi-class counts, macro and micro averages by hand") {
     CHECK(m.precision(Average::micro) == doctest::Approx(6.0 / 9.0));
     CHECK(m.f1(Average::micro) == doctest::Approx(6.0 / 9.0));
     CHECK(m.fpr(Average::micro) == doctest::Approx(3.0 / 18.0));
-    CHECK(message_of([&] { m.precision(Average::binary); }) ==
+    CHECK(error_message([&] { m.precision(Average::binary); }) ==
           "ConfusionMatrix::precision: Average::binary needs 2 classes, this matrix has 3; use Average::macro or "
           "Average::micro");
-    CHECK(message_of([&] { metrics::ConfusionMatrix(3).add(3, 0); }) ==
+    CHECK(error_message([&] { metrics::ConfusionMatrix(3).add(3, 0); }) ==
           "ConfusionMatrix::add: class 3 (predicted 0) of a 3-class matrix");
     // A class never predicted has precision 0, not NaN.
     CHECK(metrics::ConfusionMatrix({0, 0}, {0, 1}).precision(1) == 0.0);
@@ -76,8 +67,8 @@ TEST_CASE("accuracy, predictions and top-k from scores") {
     const Var logits = xg::reshape(Var(xt::xarray<double>{2.0, -1.0, 0.5}), {3, 1});
     CHECK(metrics::predictions(logits) == std::vector<std::size_t>{1, 0, 1});
     CHECK(metrics::predictions(xg::sigmoid(logits), 0.5) == std::vector<std::size_t>{1, 0, 1});
-    CHECK(message_of([&] { metrics::accuracy(std::vector<std::size_t>{1, 2}, std::vector<std::size_t>{1}); }) == "accuracy: 2 predictions but 1 labels");
-    CHECK(message_of([&] { metrics::top_k_accuracy(scores, {0, 0, 0}, 4); }) ==
+    CHECK(error_message([&] { metrics::accuracy(std::vector<std::size_t>{1, 2}, std::vector<std::size_t>{1}); }) == "accuracy: 2 predictions but 1 labels");
+    CHECK(error_message([&] { metrics::top_k_accuracy(scores, {0, 0, 0}, 4); }) ==
           "top_k_accuracy: k = 4 must be in [1, 3] for 3 classes");
 }
 
@@ -98,9 +89,9 @@ TEST_CASE("ROC curves and AUC by hand, with ties") {
     CHECK(metrics::roc_auc({0.5, 0.5, 0.5, 0.5}, {0, 1, 0, 1}) == doctest::Approx(0.5));
     CHECK(metrics::roc_auc({0.1, 0.2, 0.8, 0.9}, {1, 1, 0, 0}) == 0.0);
 
-    CHECK(message_of([&] { metrics::roc_curve({0.1, 0.2}, {1, 1}); }) ==
+    CHECK(error_message([&] { metrics::roc_curve({0.1, 0.2}, {1, 1}); }) ==
           "roc_curve: 2 positive and 0 negative rows; a ROC curve needs both");
-    CHECK(message_of([&] { metrics::roc_curve({0.1, 0.2}, {1, 2}); }) ==
+    CHECK(error_message([&] { metrics::roc_curve({0.1, 0.2}, {1, 2}); }) ==
           "roc_curve: label 2 of row 1: labels must be 0 or 1");
-    CHECK(message_of([&] { metrics::roc_curve({0.1, NAN}, {1, 0}); }) == "roc_curve: score of row 1 is NaN");
+    CHECK(error_message([&] { metrics::roc_curve({0.1, NAN}, {1, 0}); }) == "roc_curve: score of row 1 is NaN");
 }

@@ -74,6 +74,21 @@ inline bool load_mnist(const std::string& directory, const std::string& how_to_g
     }
 }
 
+/// Seeds 000/001's three-layer network: 784-64-16-10 with a sigmoid and a tanh hidden layer (the softmax is in the
+/// loss), weights Xavier-uniform and biases zero.
+inline xg::nn::Sequential three_layer_network(xg::Generator& generator) {
+    namespace nn = xg::nn;
+    nn::Sequential model(nn::Linear(784, 64, generator), nn::Sigmoid(), nn::Linear(64, 16, generator), nn::Tanh(),
+                         nn::Linear(16, 10, generator));
+    for (auto& [name, parameter] : model.named_parameters()) {
+        if (parameter.dim() == 2)
+            xg::init::xavier_uniform(parameter, generator);
+        else
+            xg::init::zeros(parameter);
+    }
+    return model;
+}
+
 /// The confusion matrix of the model's predictions on `data`.
 inline xg::metrics::ConfusionMatrix confusion(xg::nn::Module& model, const xg::data::Dataset& data) {
     return {xg::metrics::predictions(xg::predict(model, data)), data.labels, data.num_classes};
