@@ -29,15 +29,14 @@ Shape with_rows(const Shape& shape, std::size_t rows) {
     return out;
 }
 
-void gather_rows(const xt::xarray<float>& from, const std::vector<std::size_t>& rows, float* to) {
+void gather_rows(const xt::xarray<float>& from, const std::size_t* rows, std::size_t count, float* to) {
     const std::size_t width = row_size(from);
-    for (std::size_t i = 0; i < rows.size(); ++i)
-        std::copy_n(from.data() + rows[i] * width, width, to + i * width);
+    for (std::size_t i = 0; i < count; ++i) std::copy_n(from.data() + rows[i] * width, width, to + i * width);
 }
 
 xt::xarray<float> take_rows(const xt::xarray<float>& from, const std::vector<std::size_t>& rows) {
     xt::xarray<float> out = xt::xarray<float>::from_shape(with_rows(from.shape(), rows.size()));
-    gather_rows(from, rows, out.data());
+    gather_rows(from, rows.data(), rows.size(), out.data());
     return out;
 }
 
@@ -474,14 +473,13 @@ float* reuse_or_allocate(Var& batch, const xt::xarray<float>& source, std::size_
 void DataLoader::gather(std::size_t batch_index) {
     const std::size_t first = batch_index * options_.batch_size;
     const std::size_t rows = std::min(options_.batch_size, data_.size() - first);
-    const std::vector<std::size_t> indices(order_.begin() + static_cast<std::ptrdiff_t>(first),
-                                           order_.begin() + static_cast<std::ptrdiff_t>(first + rows));
-    gather_rows(data_.inputs, indices, reuse_or_allocate(batch_.inputs, data_.inputs, rows));
+    const std::size_t* indices = order_.data() + first;
+    gather_rows(data_.inputs, indices, rows, reuse_or_allocate(batch_.inputs, data_.inputs, rows));
     if (data_.targets.dimension() != 0)
-        gather_rows(data_.targets, indices, reuse_or_allocate(batch_.targets, data_.targets, rows));
+        gather_rows(data_.targets, indices, rows, reuse_or_allocate(batch_.targets, data_.targets, rows));
     batch_.labels.clear();
     if (!data_.labels.empty())
-        for (std::size_t i : indices) batch_.labels.push_back(data_.labels[i]);
+        for (std::size_t i = 0; i < rows; ++i) batch_.labels.push_back(data_.labels[indices[i]]);
 }
 
 }  // namespace xg::data

@@ -32,9 +32,9 @@ double seconds_since(Clock::time_point start) {
 std::string csv_field(double v) { return std::isnan(v) ? "" : fmt::format("{:.6g}", v); }
 
 // Batches arrive as float32; a float64 model gets float64 inputs.
-Var in_dtype_of(const nn::Module& model, const Var& inputs) {
+Dtype input_dtype(const nn::Module& model) {
     const std::vector<Var> parameters = model.parameters();
-    return parameters.empty() ? inputs : inputs.to(parameters.front().dtype());
+    return parameters.empty() ? Dtype::float32 : parameters.front().dtype();
 }
 
 // Restores the model's training mode when it goes out of scope.
@@ -174,8 +174,9 @@ Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size
     model.eval();
     NoGradGuard no_grad;
     data::DataLoader loader(data, {.batch_size = batch_size, .shuffle = false});
+    const Dtype dtype = input_dtype(model);
     std::vector<Var> outputs;
-    for (const data::Batch& batch : loader) outputs.push_back(model(in_dtype_of(model, batch.inputs)));
+    for (const data::Batch& batch : loader) outputs.push_back(model(batch.inputs.to(dtype)));
     return outputs.size() == 1 ? outputs.front() : concat(outputs, 0);
 }
 
@@ -184,10 +185,11 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunc
     model.eval();
     NoGradGuard no_grad;
     data::DataLoader loader(data, {.batch_size = batch_size, .shuffle = false});
+    const Dtype dtype = input_dtype(model);
     double total = 0.0;
     std::size_t correct = 0;
     for (const data::Batch& batch : loader) {
-        const Var output = model(in_dtype_of(model, batch.inputs));
+        const Var output = model(batch.inputs.to(dtype));
         total += (loss ? loss(output, batch) : default_loss(output, batch)).item() * static_cast<double>(batch.size());
         if (data.is_classification()) {
             const std::vector<std::size_t> predicted = metrics::predictions(output);
@@ -201,14 +203,13 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunc
 // fit ---------------------------------------------------------------------------------------------------------------
 
 History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset& train, FitOptions options) {
-    if (options.validation && options.validation == &train)
-        throw Error("fit: the validation set is the training set");
     data::DataLoader loader(train, options.loader);
     if (loader.size() == 0)
-        throw Error(fmt::format("fit: {} training rows make no batch of {} (drop_last)", train.size(),
+        throw Error(fmt::format("fit: {} training rows make no batch of {}", train.size(),
                                 options.loader.batch_size));
     const LossFunction loss_of = options.loss ? options.loss : LossFunction(default_loss);
     const std::vector<Var> parameters = model.parameters();
+    const Dtype dtype = input_dtype(model);
 
     History history;
     history.validation_name = options.validation_name;
@@ -226,7 +227,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         double loss_sum = 0.0;
         std::size_t rows = 0, correct = 0, batch_index = 0;
         for (const data::Batch& batch : loader) {
-            const Var output = model(in_dtype_of(model, batch.inputs));
+            const Var output = model(batch.inputs.to(dtype));
             Var loss = loss_of(output, batch);
             if (options.l2 > 0.0) loss = loss + l2_penalty(parameters, options.l2);
             optimizer.zero_grad();

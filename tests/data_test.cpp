@@ -2,9 +2,11 @@
 // synthetic sets, splits without leakage, scalers fitted on training rows only, and the DataLoader.
 #include "check.hpp"
 
+#include <xtensor/xmath.hpp>
 #include <zlib.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -193,6 +195,18 @@ TEST_CASE("load_mnist finds plain or gzip files, scales and flattens") {
     CHECK(raw.test.inputs(2, 1, 1) == 11.0f);
 }
 
+TEST_CASE("Debian's Fashion-MNIST files load as 60,000 + 10,000 gzip-compressed images") {
+    const data::Split fashion = data::load_mnist("/usr/share/datasets/fashion-mnist");
+    CHECK(fashion.train.inputs.shape() == xg::Shape{60000, 784});
+    CHECK(fashion.test.inputs.shape() == xg::Shape{10000, 784});
+    CHECK(xt::amin(fashion.train.inputs)() == 0.0f);
+    CHECK(xt::amax(fashion.train.inputs)() == 1.0f);
+    // Fashion-MNIST is balanced: 6,000 training and 1,000 test images per class.
+    std::vector<std::size_t> per_class(10, 0);
+    for (std::size_t label : fashion.test.labels) ++per_class.at(label);
+    CHECK(per_class == std::vector<std::size_t>(10, 1000));
+}
+
 TEST_CASE("synthetic sets follow their definitions and are reproducible by seed") {
     xg::Generator g(7);
     const data::Dataset table = data::make_xor(4, g);
@@ -326,4 +340,34 @@ TEST_CASE("DataLoader reuses its batch arrays unless someone still holds one") {
     CHECK(kept.shape() == xg::Shape{4, 1});
     CHECK(rows_of(data::Batch{kept, {}, {}}) == std::vector<std::size_t>{4, 5, 6, 7});  // untouched
     CHECK(rows_of(*it) == std::vector<std::size_t>{8, 9, 10, 11});
+}
+
+TEST_CASE("cache_directory: XGRAD_DATA_DIR, then XDG_CACHE_HOME/xgrad, then ~/.cache/xgrad") {
+    // Saves and restores the three variables around the test.
+    struct Saved {
+        std::string name;
+        std::optional<std::string> value;
+    };
+    std::vector<Saved> saved;
+    for (const char* name : {"XGRAD_DATA_DIR", "XDG_CACHE_HOME", "HOME"}) {
+        const char* v = std::getenv(name);
+        saved.push_back({name, v ? std::optional<std::string>(v) : std::nullopt});
+    }
+    setenv("XGRAD_DATA_DIR", "/data/xgrad", 1);
+    setenv("XDG_CACHE_HOME", "/cache", 1);
+    setenv("HOME", "/home/user", 1);
+    CHECK(data::cache_directory() == "/data/xgrad");
+    unsetenv("XGRAD_DATA_DIR");
+    CHECK(data::cache_directory() == "/cache/xgrad");
+    setenv("XDG_CACHE_HOME", "", 1);
+    CHECK(data::cache_directory() == "/home/user/.cache/xgrad");
+    unsetenv("HOME");
+    CHECK(message_of([] { data::cache_directory(); }) ==
+          "cache_directory: none of XGRAD_DATA_DIR, XDG_CACHE_HOME and HOME is set");
+    for (const Saved& s : saved) {
+        if (s.value)
+            setenv(s.name.c_str(), s.value->c_str(), 1);
+        else
+            unsetenv(s.name.c_str());
+    }
 }

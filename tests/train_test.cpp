@@ -254,3 +254,14 @@ TEST_CASE("progress: one line per epoch, or a live bar") {
     CHECK(drawn.find("] 3/3 ") != std::string::npos);
     CHECK(drawn.find("batch/s ETA") != std::string::npos);
 }
+
+TEST_CASE("a float64 model gets its batches in float64") {
+    xg::Generator g(22);
+    const data::Dataset blobs = data::make_blobs(90, 3, 2, g);
+    nn::Sequential model(nn::Linear(2, 8, g, true, xg::Dtype::float64), nn::Tanh(),
+                         nn::Linear(8, 3, g, true, xg::Dtype::float64));
+    optim::SGD sgd(model.parameters(), {.lr = 0.1});
+    const xg::History h = xg::fit(model, sgd, blobs, quiet(5, 30));
+    CHECK(h.epochs.back().train_loss < h.epochs.front().train_loss);
+    CHECK(xg::predict(model, blobs).dtype() == xg::Dtype::float64);
+}
