@@ -35,6 +35,9 @@ constexpr std::array<std::array<int, 3>, 10> palette = {{{31, 119, 180},
                                                           {188, 189, 34},
                                                           {23, 190, 207}}};
 
+// A small circle, Hershey glyph 840, for scatter points.
+constexpr const char* circle = "#(840)";
+
 int colour(std::size_t i) { return first_colour + static_cast<int>(i % palette.size()); }
 int tint(std::size_t i) { return first_tint + static_cast<int>(i % palette.size()); }
 
@@ -131,6 +134,18 @@ public:
         stream_->width(1.0);
     }
 
+    void points(const std::vector<double>& x, const std::vector<double>& y, int c) {
+        std::vector<double> xs, ys;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            if (std::isfinite(x[i]) && std::isfinite(y[i])) {
+                xs.push_back(x[i]);
+                ys.push_back(y[i]);
+            }
+        if (xs.empty()) return;
+        stream_->col0(c);
+        stream_->string(static_cast<PLINT>(xs.size()), xs.data(), ys.data(), circle);
+    }
+
     void legend(const std::vector<LegendEntry>& entries, PLINT position = PL_POSITION_TOP | PL_POSITION_RIGHT) {
         const auto n = static_cast<PLINT>(entries.size());
         std::vector<PLINT> options, colours, styles, symbol_numbers;
@@ -144,7 +159,7 @@ public:
             symbol_scales.push_back(1.0);
             symbol_numbers.push_back(1);
             texts.push_back(e.label.c_str());
-            symbols.push_back("#(840)");
+            symbols.push_back(circle);
         }
         std::vector<PLINT> text_colours(entries.size(), ink);
         PLFLT legend_width = 0, legend_height = 0;
@@ -202,8 +217,11 @@ void line_chart(const std::vector<Series>& series, const std::string& path, cons
             std::vector<double> xs = series[i].x;
             if (options.log_x)
                 for (double& v : xs) v = v > 0 ? std::log10(v) : NAN;
-            figure.line(xs, series[i].y, colour(i));
-            legend.push_back({series[i].label, colour(i)});
+            if (series[i].points)
+                figure.points(xs, series[i].y, colour(i));
+            else
+                figure.line(xs, series[i].y, colour(i));
+            legend.push_back({series[i].label, colour(i), series[i].points ? 0 : 1});
         }
         if (!legend.empty()) figure.legend(legend);
     });
@@ -373,8 +391,7 @@ void decision_boundary(nn::Module& model, const data::Dataset& data, const std::
                     px.push_back(data.inputs(i, 0));
                     py.push_back(data.inputs(i, 1));
                 }
-            figure.s().col0(colour(c));
-            if (!px.empty()) figure.s().string(static_cast<PLINT>(px.size()), px.data(), py.data(), "#(840)");
+            figure.points(px, py, colour(c));
             legend.push_back({fmt::format("class {}", c), colour(c), 0});
         }
         figure.s().col0(ink);

@@ -39,8 +39,8 @@ TEST_CASE("each plot writes an SVG that parses") {
     plot::learning_curves(history(), dir / "curves.svg", "blobs");
     CHECK(parses_as_svg(dir / "curves.svg"));
 
-    plot::line_chart({{"a", {1, 10, 100}, {3, 2, 1}}, {"b", {1, 10, 100}, {1, 2, 3}}}, dir / "lines.svg",
-                     {"title", "x", "y", true});
+    plot::line_chart({{"a", {1, 10, 100}, {3, 2, 1}}, {"b", {1, 10, 100}, {1, 2, 3}}, {"c", {2, 20}, {2, 2}, true}},
+                     dir / "lines.svg", {"title", "x", "y", true});
     CHECK(parses_as_svg(dir / "lines.svg"));
 
     xg::FindLRResult lr;
@@ -91,6 +91,9 @@ TEST_CASE("plots fail clearly and leave nothing behind") {
                          ("decision_boundary: '" + (dir / "b.svg") +
                           "': needs a classification dataset with 2 features, got inputs (10, 3)")
                              .c_str(),
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(plot::line_chart({{"a", {1, 2}, {1}}}, dir / "l.svg"),
+                         ("line_chart: '" + (dir / "l.svg") + "': series 'a' has 2 x values and 1 y values").c_str(),
                          xg::Error);
     CHECK(dir.files().empty());
 }

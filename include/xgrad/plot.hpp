@@ -14,10 +14,11 @@
 
 namespace xg::plot {
 
-/// One line of a chart.
+/// One line of a chart, or a scatter of its points when `points` is set.
 struct Series {
     std::string label;
     std::vector<double> x, y;
+    bool points = false;
 };
 
 struct ChartOptions {
@@ -27,7 +28,7 @@ struct ChartOptions {
     bool log_x = false;
 };
 
-/// Lines in one chart with a legend.
+/// Lines (and scatters) in one chart with a legend.
 void line_chart(const std::vector<Series>& series, const std::string& path, const ChartOptions& options = {});
 
 /// Loss (left) and accuracy (right) against epoch, training and validation.
