@@ -12,8 +12,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 namespace xg {
+
+namespace {
+// The process's umask, read without umask(2), which can only be read by setting it and would briefly change the
+// permissions of files other threads create meanwhile.
+mode_t file_creation_mask() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with("Umask:")) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+    return 022;  // kernels before 4.7 do not report it; the usual default
+}
+}  // namespace
 
 void write_atomically(const char* op, const std::string& path,
                       const std::function<void(const std::string& temporary)>& write) {
@@ -32,9 +45,7 @@ void write_atomically(const char* op, const std::string& path,
         }
         ::close(written);
         // mkstemp made the file 0600; give it the permissions a plain new file gets.
-        const mode_t mask = ::umask(0);
-        ::umask(mask);
-        ::chmod(temporary.c_str(), 0666 & ~mask);
+        ::chmod(temporary.c_str(), 0666 & ~file_creation_mask());
         if (std::rename(temporary.c_str(), path.c_str()) != 0)
             fail(fmt::format("cannot rename '{}' to it: {}", temporary, std::strerror(errno)));
     } catch (...) {

@@ -26,9 +26,7 @@ Scores table_of(const char* op, const Var& scores) {
     if (!scores.defined() || scores.dim() == 0 || scores.dim() > 2)
         throw ShapeError(fmt::format("{}: scores must be (N, C) or (N,), got {}", op,
                                      scores.defined() ? to_string(scores.shape()) : "an undefined variable"));
-    Scores t{scores.shape()[0], scores.dim() == 2 ? scores.shape()[1] : 1, {}};
-    visit(tensor_of(scores), [&](const auto& a) { t.values.assign(a.begin(), a.end()); });
-    return t;
+    return {scores.shape()[0], scores.dim() == 2 ? scores.shape()[1] : 1, doubles_of(tensor_of(scores))};
 }
 
 void check_lengths(const char* op, std::size_t predicted, std::size_t labels) {

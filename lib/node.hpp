@@ -135,6 +135,11 @@ xt::xarray<T> empty_array(const Shape& shape) {
 /// A tensor of the given dtype filled with `value`.
 Tensor filled(Dtype dtype, const Shape& shape, double value);
 
+/// The elements in order, as doubles (for metrics and plots, which count in double whatever the dtype).
+inline std::vector<double> doubles_of(const Tensor& t) {
+    return visit(t, [](const auto& a) { return std::vector<double>(a.begin(), a.end()); });
+}
+
 /// Maps `axis` (negative counts from the end) to [0, rank), or throws ShapeError naming op and shape.
 std::size_t normalize_axis(const char* op, std::ptrdiff_t axis, const Shape& shape);
 

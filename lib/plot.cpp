@@ -74,6 +74,18 @@ struct Range {
     }
 };
 
+// The (x, y) pairs with both coordinates finite: PLplot would draw NaN and ±∞ as wild strokes.
+std::pair<std::vector<double>, std::vector<double>> finite_points(const std::vector<double>& x,
+                                                                  const std::vector<double>& y) {
+    std::pair<std::vector<double>, std::vector<double>> out;
+    for (std::size_t i = 0; i < x.size(); ++i)
+        if (std::isfinite(x[i]) && std::isfinite(y[i])) {
+            out.first.push_back(x[i]);
+            out.second.push_back(y[i]);
+        }
+    return out;
+}
+
 struct LegendEntry {
     std::string label;
     int colour;
@@ -119,12 +131,7 @@ public:
     }
 
     void line(const std::vector<double>& x, const std::vector<double>& y, int c, int style = 1, double width = 2.0) {
-        std::vector<double> xs, ys;
-        for (std::size_t i = 0; i < x.size(); ++i)
-            if (std::isfinite(x[i]) && std::isfinite(y[i])) {
-                xs.push_back(x[i]);
-                ys.push_back(y[i]);
-            }
+        const auto [xs, ys] = finite_points(x, y);
         if (xs.empty()) return;
         stream_->col0(c);
         stream_->lsty(style);
@@ -135,12 +142,7 @@ public:
     }
 
     void points(const std::vector<double>& x, const std::vector<double>& y, int c) {
-        std::vector<double> xs, ys;
-        for (std::size_t i = 0; i < x.size(); ++i)
-            if (std::isfinite(x[i]) && std::isfinite(y[i])) {
-                xs.push_back(x[i]);
-                ys.push_back(y[i]);
-            }
+        const auto [xs, ys] = finite_points(x, y);
         if (xs.empty()) return;
         stream_->col0(c);
         stream_->string(static_cast<PLINT>(xs.size()), xs.data(), ys.data(), circle);
@@ -192,21 +194,20 @@ void draw_file(const char* op, const std::string& path, Draw draw) {
     });
 }
 
-std::vector<double> values_of(const Var& v) {
-    std::vector<double> out;
-    visit(tensor_of(v), [&](const auto& a) { out.assign(a.begin(), a.end()); });
-    return out;
-}
-
 }  // namespace
 
 void line_chart(const std::vector<Series>& series, const std::string& path, const ChartOptions& options) {
     Range x, y;
+    // The x values as drawn: log10 on a log axis, where values ≤ 0 have no place.
+    std::vector<std::vector<double>> drawn_x;
     for (const Series& s : series) {
         if (s.x.size() != s.y.size())
             throw Error(fmt::format("line_chart: '{}': series '{}' has {} x values and {} y values", path, s.label,
                                     s.x.size(), s.y.size()));
-        for (double v : s.x) x.add(options.log_x && v > 0 ? std::log10(v) : options.log_x ? NAN : v);
+        drawn_x.push_back(s.x);
+        if (options.log_x)
+            for (double& v : drawn_x.back()) v = v > 0 ? std::log10(v) : NAN;
+        for (double v : drawn_x.back()) x.add(v);
         for (double v : s.y) y.add(v);
     }
     draw_file("line_chart", path, [&](const std::string& file, const std::string& device) {
@@ -214,13 +215,10 @@ void line_chart(const std::vector<Series>& series, const std::string& path, cons
         figure.panel(x.padded(0.0), y.padded(), options);
         std::vector<LegendEntry> legend;
         for (std::size_t i = 0; i < series.size(); ++i) {
-            std::vector<double> xs = series[i].x;
-            if (options.log_x)
-                for (double& v : xs) v = v > 0 ? std::log10(v) : NAN;
             if (series[i].points)
-                figure.points(xs, series[i].y, colour(i));
+                figure.points(drawn_x[i], series[i].y, colour(i));
             else
-                figure.line(xs, series[i].y, colour(i));
+                figure.line(drawn_x[i], series[i].y, colour(i));
             legend.push_back({series[i].label, colour(i), series[i].points ? 0 : 1});
         }
         if (!legend.empty()) figure.legend(legend);
@@ -301,7 +299,7 @@ void histograms(const Named<Var>& arrays, const std::string& path, std::size_t b
     std::vector<std::vector<double>> values;
     Range range;
     for (const auto& [name, v] : arrays) {
-        values.push_back(values_of(v));
+        values.push_back(doubles_of(tensor_of(v)));
         for (double x : values.back()) range.add(x);
     }
     if (low < high) range = {low, high};

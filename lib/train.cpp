@@ -37,6 +37,14 @@ Dtype input_dtype(const nn::Module& model) {
     return parameters.empty() ? Dtype::float32 : parameters.front().dtype();
 }
 
+// How many rows of a batch the model's output classifies correctly.
+std::size_t correct_predictions(const Var& output, const std::vector<std::size_t>& labels) {
+    const std::vector<std::size_t> predicted = metrics::predictions(output);
+    std::size_t correct = 0;
+    for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == labels[i];
+    return correct;
+}
+
 // Restores the model's training mode when it goes out of scope.
 struct ModeGuard {
     nn::Module& model;
@@ -191,10 +199,7 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunc
     for (const data::Batch& batch : loader) {
         const Var output = model(batch.inputs.to(dtype));
         total += (loss ? loss(output, batch) : default_loss(output, batch)).item() * static_cast<double>(batch.size());
-        if (data.is_classification()) {
-            const std::vector<std::size_t> predicted = metrics::predictions(output);
-            for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == batch.labels[i];
-        }
+        if (data.is_classification()) correct += correct_predictions(output, batch.labels);
     }
     const auto n = static_cast<double>(data.size());
     return {total / n, data.is_classification() ? static_cast<double>(correct) / n : not_measured};
@@ -242,10 +247,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                                         epoch, batch_index, value, record.lr));
             loss_sum += value * static_cast<double>(batch.size());
             rows += batch.size();
-            if (train.is_classification()) {
-                const std::vector<std::size_t> predicted = metrics::predictions(output);
-                for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == batch.labels[i];
-            }
+            if (train.is_classification()) correct += correct_predictions(output, batch.labels);
             ++batch_index;
             record.batches = batch_index;
             const double running_accuracy =

@@ -3,6 +3,7 @@
 #include "check.hpp"
 
 #include <csignal>
+#include <sys/stat.h>
 #include <fstream>
 #include <sstream>
 
@@ -116,6 +117,12 @@ TEST_CASE("the history's CSV: one line per epoch, empty fields for what was not 
     CHECK(!std::getline(lines, line));
     CHECK(check::TempDir().files().empty());
     CHECK(dir.files() == std::vector<std::string>{"history.csv"});  // no temporary file left behind
+    // The permissions a plain new file gets, not the temporary file's 0600.
+    const mode_t mask = umask(0);
+    umask(mask);
+    struct stat written {};
+    REQUIRE(stat((dir / "history.csv").c_str(), &written) == 0);
+    CHECK((written.st_mode & 0777) == (0666 & ~mask));
     CHECK_THROWS_WITH_AS(history.save_csv(dir / "missing/history.csv"),
                          ("History::save_csv: '" + (dir / "missing/history.csv") +
                           "': cannot create a temporary file next to it: No such file or directory")
