@@ -115,18 +115,19 @@ public:
 
     plstream& s() { return *stream_; }
 
-    // A new panel with axes, grid and labels over the given window (x given as log10 when log_x).
-    void panel(Range x, Range y, const ChartOptions& o) {
+    // A new panel with axes, grid and labels over the given window (x given as log10 when log_x). x_tick is the
+    // spacing of the x labels; 0 lets PLplot choose.
+    void panel(Range x, Range y, const ChartOptions& o, double x_tick = 0.0) {
         plstream& p = *stream_;
         p.adv(0);
         p.vsta();
         p.wind(x.low, x.high, y.low, y.high);
         p.col0(grid);
         p.width(0.5);
-        p.box(o.log_x ? "gl" : "g", 0.0, 0, "g", 0.0, 0);
+        p.box(o.log_x ? "gl" : "g", x_tick, 0, "g", 0.0, 0);
         p.col0(ink);
         p.width(1.0);
-        p.box(o.log_x ? "bcnstl" : "bcnst", 0.0, 0, "bcnstv", 0.0, 0);
+        p.box(o.log_x ? "bcnstl" : "bcnst", x_tick, 0, "bcnstv", 0.0, 0);
         p.lab(o.x_label.c_str(), o.y_label.c_str(), o.title.c_str());
     }
 
@@ -315,12 +316,14 @@ void histograms(const Named<Var>& arrays, const std::string& path, std::size_t b
         }
         most = std::max(most, *std::max_element(counts[k].begin(), counts[k].end()));
     }
-    const int columns = static_cast<int>(std::min<std::size_t>(arrays.size(), 5));
-    const int rows = static_cast<int>((arrays.size() + 4) / 5);
+    const int columns = static_cast<int>(std::min<std::size_t>(arrays.size(), 3));
+    const int rows = static_cast<int>((arrays.size() + 2) / 3);
     draw_file("histograms", path, [&](const std::string& file, const std::string& device) {
-        Figure figure(file, device, columns, rows, 300 * columns, 320 * rows);
+        Figure figure(file, device, columns, rows, 450 * columns, 400 * rows);
         for (std::size_t k = 0; k < arrays.size(); ++k) {
-            figure.panel({range.low, range.high}, {0.0, most * 1.05}, {arrays[k].first, "value", k == 0 ? "count" : ""});
+            // Three labels on the x axis: PLplot's own choice crowds a narrow panel until the labels overlap.
+            figure.panel({range.low, range.high}, {0.0, most * 1.05}, {arrays[k].first, "value", k == 0 ? "count" : ""},
+                         (range.high - range.low) / 2.0);
             figure.s().col0(colour(0));
             for (std::size_t b = 0; b < bins; ++b) {
                 if (counts[k][b] == 0.0) continue;

@@ -207,6 +207,27 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunc
 
 // fit ---------------------------------------------------------------------------------------------------------------
 
+namespace {
+
+// The model's parameters and buffers, the state restore_best puts back.
+std::vector<Var> model_state(const nn::Module& model) {
+    std::vector<Var> state = model.parameters();
+    for (const auto& [name, buffer] : model.named_buffers()) state.push_back(buffer);
+    return state;
+}
+
+void copy_values(const std::vector<Var>& from, const std::vector<Var>& to) {
+    for (std::size_t i = 0; i < from.size(); ++i) {
+        Var target = to[i];
+        if (target.dtype() == Dtype::float32)
+            target.mutable_value<float>() = from[i].value<float>();
+        else
+            target.mutable_value<double>() = from[i].value<double>();
+    }
+}
+
+}  // namespace
+
 History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset& train, FitOptions options) {
     data::DataLoader loader(train, options.loader);
     if (loader.size() == 0)
@@ -220,8 +241,11 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     history.validation_name = options.validation_name;
     Display display(options, loader.size());
     InterruptGuard interrupt;
-    double best = std::numeric_limits<double>::infinity();
+    double best = std::numeric_limits<double>::infinity();  // for patience, which counts only min_delta gains
     std::size_t epochs_without_improvement = 0;
+    double lowest = std::numeric_limits<double>::infinity();
+    const std::vector<Var> state = model_state(model);
+    std::vector<Var> best_state;
 
     for (std::size_t epoch = 1; epoch <= options.epochs && !history.interrupted; ++epoch) {
         const Clock::time_point start = Clock::now();
@@ -285,9 +309,17 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
             break;
         }
 
+        const double watched = options.validation ? record.validation_loss : record.train_loss;
+        if (watched < lowest) {
+            lowest = watched;
+            history.best_epoch = epoch;
+            if (options.restore_best) {
+                best_state.clear();
+                for (const Var& v : state) best_state.push_back(v.detach());
+            }
+        }
         if (options.on_epoch_end && !options.on_epoch_end(record)) break;
         if (options.patience > 0) {
-            const double watched = options.validation ? record.validation_loss : record.train_loss;
             if (watched < best - options.min_delta) {
                 best = watched;
                 epochs_without_improvement = 0;
@@ -298,6 +330,12 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 break;
             }
         }
+    }
+    if (!best_state.empty()) {
+        NoGradGuard no_grad;
+        copy_values(best_state, state);
+        display.note(fmt::format("restored the weights of epoch {}, the lowest {} loss", history.best_epoch,
+                                 options.validation ? options.validation_name : "train"));
     }
     return history;
 }

@@ -1,7 +1,8 @@
-// Seed 000's non-linear regression: points along a noisy sine, y = sin(2πx) + noise, fitted by networks with one
-// sigmoid hidden layer of different widths, trained with fit on mean squared error. One hidden unit cannot
-// bend twice and underfits; three already follow the curve (the seed's network); more fit it closely. Prints the
-// training and held-out error of each and draws the fits over the points.
+// Not one of the seeds' experiments, but beside one: seed 000 fits a noisy sine with polynomials
+// (samples/polynomial_regression); this sample fits the same kind of data, y = sin(2πx) + noise, with networks of
+// one sigmoid hidden layer of different widths, trained with fit on mean squared error. One hidden unit cannot
+// bend twice and underfits; three already follow the curve; more fit it closely. Prints the training and held-out
+// error of each and draws the fits over the points.
 #include "sample.hpp"
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // Seeds 000/001's three-layer network on MNIST: 784-64-16-10 with a sigmoid and a tanh hidden layer and a softmax
-// output, Xavier initialization, SGD with lr 0.2 on batches of 128 for 40 epochs. 20% of the training images are
-// held out for validation, as in the seeds, and the test set is scored once at the end.
+// output, Xavier initialization, SGD with lr 0.2 on batches of 128 for 40 epochs, the seeds' settings. The seeds
+// do not show how they split off validation data; we hold out 20% of the training images, and the test set is
+// scored once at the end.
 //
 // The training loop is written out by hand here (fit does the same in one call; see mnist_two_layer.cpp): gather
 // a batch, run the model, compute the loss, backward, step, and keep the numbers for the history.

@@ -165,6 +165,40 @@ TEST_CASE("schedules step per epoch or per batch; the record shows each epoch's 
     CHECK(sgd2.lr() == doctest::Approx(0.1 * std::pow(0.9, 12)));
 }
 
+TEST_CASE("restore_best puts back the weights of the epoch with the lowest validation loss") {
+    xg::Generator g(21);
+    const data::Split split = data::random_split(data::make_blobs(200, 2, 2, g), 0.2, g);
+    // Training improves the model for two epochs; then a jolt to every weight after epoch 2 makes epochs 3 and 4
+    // worse than epoch 2 (a small rate cannot undo it), so the best epoch is 2 and not the last.
+    const auto run = [&](bool restore_best) {
+        auto model = mlp(2, 8, 2, 22);
+        optim::SGD sgd(model->parameters(), {.lr = 0.1});
+        xg::FitOptions options = quiet(4, 20);
+        options.validation = &split.test;
+        options.restore_best = restore_best;
+        options.on_epoch_end = [&](const xg::EpochRecord& r) {
+            if (r.epoch == 2) {
+                xg::NoGradGuard no_grad;
+                for (Var& p : model->parameters()) p.mutable_value<float>() += 3.0f;
+                sgd.param_groups()[0].lr = 1e-4;
+            }
+            return true;
+        };
+        const xg::History history = xg::fit(*model, sgd, split.train, options);
+        return std::pair{history, xg::evaluate(*model, split.test).loss};
+    };
+    const auto [kept, last_loss] = run(false);
+    REQUIRE(kept.epochs.size() == 4);
+    CHECK(kept.best_epoch == 2);
+    CHECK(kept.epochs[1].validation_loss < kept.epochs[0].validation_loss);
+    CHECK(kept.epochs[2].validation_loss > kept.epochs[1].validation_loss);
+    CHECK(last_loss == kept.epochs[3].validation_loss);
+
+    const auto [restored, restored_loss] = run(true);
+    CHECK(restored.best_epoch == 2);
+    CHECK(restored_loss == restored.epochs[1].validation_loss);
+}
+
 TEST_CASE("early stopping, callbacks and reproducibility") {
     xg::Generator g(14);
     const data::Split split = data::random_split(data::make_blobs(100, 2, 2, g), 0.2, g);

@@ -38,6 +38,9 @@ struct History {
     bool interrupted = false;
     /// Early stopping ended the run.
     bool stopped_early = false;
+    /// The finished epoch with the lowest validation loss (the training loss without a validation set); 0 when
+    /// no epoch finished.
+    std::size_t best_epoch = 0;
 
     /// "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds" and one line per epoch.
     std::string csv() const;
@@ -87,6 +90,9 @@ struct FitOptions {
     /// below its best minus min_delta for this many epochs; 0 turns it off.
     std::size_t patience = 0;
     double min_delta = 0.0;
+    /// When the run ends (epochs done, early stopping, a callback or Ctrl-C), put back the parameters and buffers
+    /// the model had at the end of History::best_epoch, like Keras's restore_best_weights.
+    bool restore_best = false;
     /// After each epoch, measure the training loss and accuracy over the whole training set in eval mode (as the
     /// seeds do) instead of averaging the batches as they trained.
     bool evaluate_train = false;

@@ -1,0 +1,209 @@
+// Smoke tests of the sample programs: each runs on a small setting, and its headline numbers are checked in what
+// it prints and the files it writes. The programs come from XGRAD_SAMPLES_DIR (set by meson); MNIST-format samples
+// read Debian's Fashion-MNIST, since the tests use no network.
+#include "check.hpp"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+using check::TempDir;
+
+namespace {
+
+struct Run {
+    int status = -1;
+    std::string output;  // stdout and stderr together
+};
+
+Run run_sample(const std::string& name, const std::string& arguments) {
+    const char* directory = std::getenv("XGRAD_SAMPLES_DIR");
+    REQUIRE_MESSAGE(directory != nullptr, "XGRAD_SAMPLES_DIR is not set");
+    const std::string command = std::string(directory) + "/" + name + " " + arguments + " 2>&1";
+    Run run;
+    std::FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE_MESSAGE(pipe != nullptr, command);
+    std::array<char, 4096> buffer{};
+    std::size_t read = 0;
+    while ((read = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), read);
+    const int status = pclose(pipe);
+    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    INFO(command);
+    INFO(run.output);
+    return run;
+}
+
+std::vector<std::string> words(const std::string& line) {
+    std::istringstream in(line);
+    std::vector<std::string> out;
+    for (std::string word; in >> word;) out.push_back(word);
+    return out;
+}
+
+// The first line of `text` that starts with `prefix`, split into words; empty when there is none.
+std::vector<std::string> line_starting(const std::string& text, const std::string& prefix) {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(prefix, 0) == 0) return words(line);
+    return {};
+}
+
+// The number right after `label` in `text` ("test accuracy 0.7953," gives 0.7953); NaN when absent.
+double number_after(const std::string& text, const std::string& label) {
+    const std::size_t at = text.find(label);
+    if (at == std::string::npos) return std::nan("");
+    return std::strtod(text.c_str() + at + label.size(), nullptr);
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::size_t lines_in(const std::string& path) {
+    std::ifstream in(path);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+}
+
+const std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";
+
+}  // namespace
+
+TEST_CASE("apple: the seeds' price 715 and every derivative") {
+    const Run run = run_sample("apple", "");
+    REQUIRE(run.status == 0);
+    for (const char* name : {"price", "d apple ", "d apple_num", "d orange ", "d orange_num", "d tax"}) {
+        const std::vector<std::string> row = line_starting(run.output, name);
+        REQUIRE(row.size() >= 2);
+        CHECK(row[row.size() - 2] == row.back());  // xgrad's value, then the expected one
+    }
+    CHECK(line_starting(run.output, "price").back() == "715.0000000000001");
+    CHECK(line_starting(run.output, "d tax").back() == "650");
+}
+
+TEST_CASE("gradcheck: every parameter under Ng's 1e-7 and every element within PyTorch's tolerances") {
+    const Run run = run_sample("gradcheck", "--batch-size 4 --hidden 5");
+    CHECK(run.status == 0);
+    for (const char* name : {"W1 ", "b1 ", "W2 ", "b2 "}) {
+        // "W1    (676, 20)   4.676e-12   4.025e-10  very good": the relative difference, then the verdict.
+        const std::vector<std::string> row = line_starting(run.output, name);
+        REQUIRE(row.size() >= 6);
+        CHECK(std::stod(row[row.size() - 3]) < 1e-7);
+        CHECK(row[row.size() - 2] + " " + row.back() == "very good");
+    }
+    CHECK(contains(run.output, "gradient check passed"));
+}
+
+TEST_CASE("optimizers: each of the four ends far below f(-7, 2) = 6.45 after 30 steps") {
+    TempDir out;
+    const Run run = run_sample("optimizers", "--out " + out.path.string());
+    REQUIRE(run.status == 0);
+    std::istringstream in(run.output);
+    std::size_t finished = 0;
+    for (std::string line; std::getline(in, line);) {
+        const std::vector<std::string> row = words(line);
+        if (row.size() == 4 && row[0] == "30") {
+            CHECK(std::stod(row[3]) < 0.15);
+            ++finished;
+        }
+    }
+    CHECK(finished == 4);
+    CHECK(out.files() == std::vector<std::string>{"paths.csv", "paths.svg"});
+    CHECK(lines_in(out / "paths.csv") == 1 + 4 * 31);
+}
+
+TEST_CASE("xor: 4 of 4 after 300 steps, gradients checked") {
+    const Run run = run_sample("xor", "--epochs 300");
+    CHECK(run.status == 0);
+    CHECK(contains(run.output, "gradient check passed"));
+    CHECK(contains(run.output, "4/4 correct"));
+}
+
+TEST_CASE("activations: sigmoid with N(0, 1) saturates, N(0, 0.01) bunches, He keeps ReLU's spread") {
+    TempDir out;
+    const Run run = run_sample("activations", "--out " + out.path.string());
+    REQUIRE(run.status == 0);
+    // Rows of a case: "  layer    mean     std  saturated".
+    const auto layers = [&](const std::string& name) {
+        const std::size_t at = run.output.find(name + " (");
+        REQUIRE(at != std::string::npos);
+        std::istringstream in(run.output.substr(at));
+        std::vector<std::vector<double>> rows;
+        std::string line;
+        std::getline(in, line);
+        std::getline(in, line);
+        while (rows.size() < 5 && std::getline(in, line)) {
+            std::vector<std::string> row = words(line);
+            REQUIRE(row.size() == 4);
+            row[3].pop_back();  // the % sign
+            rows.push_back({std::stod(row[1]), std::stod(row[2]), std::stod(row[3])});
+        }
+        return rows;
+    };
+    for (const auto& layer : layers("sigmoid_std_1")) CHECK(layer[2] > 50.0);        // piled at 0 and 1
+    for (const auto& layer : layers("sigmoid_std_0.01")) {                           // bunched at 0.5
+        CHECK(layer[0] == doctest::Approx(0.5).epsilon(0.01));
+        CHECK(layer[1] < 0.03);
+        CHECK(layer[2] == 0.0);
+    }
+    for (const auto& layer : layers("sigmoid_xavier")) CHECK(layer[2] < 1.0);
+    const auto relu_small = layers("relu_std_0.01"), relu_he = layers("relu_he");
+    CHECK(relu_small[4][1] < 1e-3 * relu_small[0][1]);                                // shrinks away
+    CHECK(relu_he[4][1] > 0.8 * relu_he[0][1]);                                       // keeps its spread
+    CHECK(lines_in(out / "activations.csv") == 1 + 7 * 5);
+    CHECK(out.files().size() == 8);
+}
+
+TEST_CASE("curve_fitting: sixteen hidden units fit the sine better than one") {
+    TempDir out;
+    const Run run = run_sample("curve_fitting", "--epochs 60 --points 200 --out " + out.path.string());
+    REQUIRE(run.status == 0);
+    const std::vector<std::string> one = line_starting(run.output, "           1 ");
+    const std::vector<std::string> sixteen = line_starting(run.output, "          16 ");
+    REQUIRE(one.size() == 3);
+    REQUIRE(sixteen.size() == 3);
+    CHECK(std::stod(sixteen[2]) < std::stod(one[2]));
+    CHECK(contains(run.output, "wrote"));
+    CHECK(std::filesystem::exists(out / "fits.svg"));
+}
+
+TEST_CASE("classify_2d: moons reach 90% at the best epoch, whose weights are put back") {
+    TempDir out;
+    const Run run = run_sample("classify_2d", "--epochs 40 --out " + out.path.string());
+    REQUIRE(run.status == 0);
+    const std::vector<std::string> best = line_starting(run.output, "best epoch");
+    REQUIRE(best.size() == 10);
+    CHECK(std::stod(best[9]) >= 0.9);
+    // The confusion matrix is the best epoch's: its accuracy line repeats the best epoch's accuracy.
+    CHECK(number_after(run.output, "\naccuracy ") == doctest::Approx(std::stod(best[9])));
+    CHECK(number_after(run.output, "ROC AUC ") > 0.95);
+    for (const char* file : {"history.csv", "curves.svg", "decision_boundary.svg", "roc.svg"})
+        CHECK(std::filesystem::exists(out / file));
+
+    const Run blobs = run_sample("classify_2d", "--dataset blobs --noise 0.3 --out " + out.path.string());
+    CHECK(blobs.status == 1);
+    CHECK(contains(blobs.output, "--noise does not apply to blobs; set their spread with --cluster-std"));
+}
+
+TEST_CASE("MNIST-format samples run one epoch on Fashion-MNIST and print the seed's figures beside theirs") {
+    TempDir out;
+    const Run two = run_sample("mnist_two_layer", "--epochs 1 --data-dir " + fashion_mnist + " --out " + out / "two");
+    REQUIRE(two.status == 0);
+    CHECK(line_starting(two.output, "    1   ").at(2) == "(0.9025)");  // the seed's epoch-1 train accuracy
+    CHECK(number_after(two.output, "final test accuracy ") > 0.75);
+    CHECK(lines_in(out / "two/history.csv") == 2);
+
+    const Run three = run_sample("mnist_three_layer", "--epochs 1 --data-dir " + fashion_mnist + " --out " + out / "three");
+    REQUIRE(three.status == 0);
+    CHECK(number_after(three.output, "test accuracy ") > 0.7);
+
+    const Run fashion = run_sample("fashion_mnist", "--epochs 1 --out " + out / "fashion");
+    REQUIRE(fashion.status == 0);
+    CHECK(number_after(fashion.output, "test accuracy ") > 0.7);
+
+    const Run missing = run_sample("mnist_two_layer", "--data-dir " + out / "nowhere");
+    CHECK(missing.status == 1);
+    CHECK(contains(missing.output, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)"));
+}
