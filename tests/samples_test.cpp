@@ -207,3 +207,22 @@ TEST_CASE("MNIST-format samples run one epoch on Fashion-MNIST and print the see
     CHECK(missing.status == 1);
     CHECK(contains(missing.output, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)"));
 }
+
+TEST_CASE("worked_numbers: every worked number of the seeds agrees to the seed's digits") {
+    TempDir out;
+    const Run run = run_sample("worked_numbers", "--out " + out.path.string());
+    CHECK(run.status == 0);
+    // "78 of 78 agree (7 seed slips ...)"
+    const std::vector<std::string> total = line_starting(run.output.substr(run.output.rfind("\n\n") + 2), "");
+    REQUIRE(total.size() > 3);
+    CHECK(total[1] == "of");
+    CHECK(total[0] == total[2]);
+    CHECK(std::stoi(total[0]) >= 70);
+    for (const char* row : {"  steps to approach 0.5 ", "  a after step 1 ", "  softmax([0.3, 2.9, 4]) ",
+                            "  loss -log(y[1] + 1e-7) ", "  F1 ", "  dV2/dtheta1", "  directional derivative"})
+        CHECK(line_starting(run.output, row).back() == "yes");
+    CHECK(line_starting(run.output, "  steps to approach 0.5 ").at(5) == "67");
+    CHECK(out.files() ==
+          std::vector<std::string>{"difference_error.csv", "difference_error.svg", "worked_numbers.csv"});
+    CHECK(lines_in(out / "difference_error.csv") == 1 + 29);
+}
