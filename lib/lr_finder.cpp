@@ -40,20 +40,47 @@ struct Snapshot {
     }
 };
 
-// The index of the steepest descent of y against x before index `end`, by central differences.
-std::size_t steepest_descent(const std::vector<double>& x, const std::vector<double>& y, std::size_t end) {
-    std::size_t best = 0;
-    double best_slope = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < end; ++i) {
-        const std::size_t lo = i == 0 ? 0 : i - 1, hi = std::min(i + 1, y.size() - 1);
-        if (hi == lo) continue;
-        const double slope = (y[hi] - y[lo]) / (x[hi] - x[lo]);
-        if (slope < best_slope) {
-            best_slope = slope;
-            best = i;
+// Least-squares slope of y[first..last] against x[first..last].
+double slope(const std::vector<double>& x, const std::vector<double>& y, std::size_t first, std::size_t last) {
+    const auto n = static_cast<double>(last - first + 1);
+    double mean_x = 0.0, mean_y = 0.0;
+    for (std::size_t i = first; i <= last; ++i) {
+        mean_x += x[i] / n;
+        mean_y += y[i] / n;
+    }
+    double xy = 0.0, xx = 0.0;
+    for (std::size_t i = first; i <= last; ++i) {
+        xy += (x[i] - mean_x) * (y[i] - mean_y);
+        xx += (x[i] - mean_x) * (x[i] - mean_x);
+    }
+    return xy / xx;
+}
+
+// Fills smoothed_losses, min_loss_lr and suggested_lr from the raw curve.
+void read_curve(FindLRResult& result, std::size_t window) {
+    const std::size_t n = result.losses.size(), half = window / 2;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t first = i >= half ? i - half : 0, last = std::min(n - 1, i + half);
+        double sum = 0.0;
+        for (std::size_t j = first; j <= last; ++j) sum += result.losses[j];
+        result.smoothed_losses.push_back(sum / static_cast<double>(last - first + 1));
+    }
+    std::size_t minimum = 0;
+    for (std::size_t i = 1; i < n; ++i)
+        if (result.smoothed_losses[i] < result.smoothed_losses[minimum]) minimum = i;
+    result.min_loss_lr = result.lrs[minimum];
+
+    std::vector<double> log_lrs;
+    for (double lr : result.lrs) log_lrs.push_back(std::log10(lr));
+    double steepest = 0.0;
+    result.suggested_lr = result.min_loss_lr / 10.0;
+    for (std::size_t i = half; i <= minimum && i + half < n; ++i) {
+        const double s = slope(log_lrs, result.losses, i - half, i + half);
+        if (s < steepest) {
+            steepest = s;
+            result.suggested_lr = result.lrs[i];
         }
     }
-    return best;
 }
 
 }  // namespace
@@ -67,6 +94,9 @@ FindLRResult find_lr(nn::Module& model, optim::Optimizer& optimizer,
         throw Error(fmt::format("find_lr: smoothing must be in [0, 1), got {}", options.smoothing));
     if (!(options.divergence > 1.0))
         throw Error(fmt::format("find_lr: divergence must be greater than 1, got {}", options.divergence));
+    if (options.window != 0 && (options.window < 3 || options.window % 2 == 0))
+        throw Error(fmt::format("find_lr: window must be 0 or an odd number of at least 3, got {}", options.window));
+    const std::size_t window = options.window != 0 ? options.window : std::max<std::size_t>(5, options.steps / 10) | 1;
 
     Snapshot snapshot(model, optimizer);
     FindLRResult result;
@@ -82,13 +112,12 @@ FindLRResult find_lr(nn::Module& model, optim::Optimizer& optimizer,
             result.lrs.push_back(lr);
             result.losses.push_back(value);
             average = options.smoothing * average + (1.0 - options.smoothing) * value;
-            const double smoothed = average / (1.0 - std::pow(options.smoothing, static_cast<double>(i + 1)));
-            result.smoothed_losses.push_back(smoothed);
-            if (!std::isfinite(value) || (i > 0 && smoothed > options.divergence * best)) {
+            const double running = average / (1.0 - std::pow(options.smoothing, static_cast<double>(i + 1)));
+            if (!std::isfinite(value) || (i > 0 && running > options.divergence * best)) {
                 result.diverged = true;
                 break;
             }
-            best = std::min(best, smoothed);
+            best = std::min(best, running);
             backward(loss);
             optimizer.step();
         }
@@ -98,14 +127,7 @@ FindLRResult find_lr(nn::Module& model, optim::Optimizer& optimizer,
     }
     snapshot.restore(model, optimizer);
 
-    std::size_t minimum = 0;
-    for (std::size_t i = 1; i < result.smoothed_losses.size(); ++i)
-        if (result.smoothed_losses[i] < result.smoothed_losses[minimum]) minimum = i;
-    result.min_loss_lr = result.lrs[minimum];
-    std::vector<double> log_lrs;
-    for (double lr : result.lrs) log_lrs.push_back(std::log10(lr));
-    result.suggested_lr =
-        minimum == 0 ? result.lrs[0] : result.lrs[steepest_descent(log_lrs, result.smoothed_losses, minimum + 1)];
+    read_curve(result, window);
     return result;
 }
 

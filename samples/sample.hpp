@@ -89,6 +89,18 @@ inline xg::nn::Sequential three_layer_network(xg::Generator& generator) {
     return model;
 }
 
+/// Seed 004 §1.2 read as Ng reads it: bias is how far the training error sits above the base error, variance how
+/// far the dev error sits above the training error; each is high when more than `tolerance` (errors and tolerance
+/// in the same unit, e.g. percentage points).
+inline std::string diagnose_bias_variance(double train_error, double dev_error, double base_error, double tolerance) {
+    const bool high_bias = train_error - base_error > tolerance;
+    const bool high_variance = dev_error - train_error > tolerance;
+    if (high_bias && high_variance) return "high bias & high variance";
+    if (high_bias) return "high bias";
+    if (high_variance) return "high variance";
+    return "low bias, low variance";
+}
+
 /// The confusion matrix of the model's predictions on `data`.
 inline xg::metrics::ConfusionMatrix confusion(xg::nn::Module& model, const xg::data::Dataset& data) {
     return {xg::metrics::predictions(xg::predict(model, data)), data.labels, data.num_classes};

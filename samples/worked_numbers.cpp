@@ -189,17 +189,6 @@ double slope(const Values& x, const Values& y) {
     return xy / xx;
 }
 
-// Seed 004 §1.2 read as Ng reads it: bias is how far the training error sits above the base error, variance how
-// far the dev error sits above the training error; each is high when more than `tolerance` percentage points.
-std::string diagnose(double train_error, double dev_error, double base_error, double tolerance) {
-    const bool high_bias = train_error - base_error > tolerance;
-    const bool high_variance = dev_error - train_error > tolerance;
-    if (high_bias && high_variance) return "high bias & high variance";
-    if (high_bias) return "high bias";
-    if (high_variance) return "high variance";
-    return "low bias, low variance";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -608,7 +597,7 @@ int main(int argc, char** argv) {
                        {0.5, 1, "low bias, low variance"}};
         for (const auto& c : columns)
             table.words(fmt::format("train {}%, dev {}%", c.train, c.dev), c.seed,
-                        diagnose(c.train, c.dev, 0.0, tolerance));
+                        sample::diagnose_bias_variance(c.train, c.dev, 0.0, tolerance));
         table.remark("base error 0 (the seed: 'when the base error is very low'); an error gap is high above 5 "
                      "points, and any tolerance from 1 up to 10 points gives the same verdicts");
     }
