@@ -284,7 +284,7 @@ std::string cache_directory() {
 // Synthetic sets -------------------------------------------------------------------------------------------------
 
 Dataset make_xor(std::size_t n, Generator& generator, double noise) {
-    xt::xarray<float> x = xt::xarray<float>::from_shape({n, 2});
+    xt::xarray<float> x = xt::zeros<float>({n, std::size_t{2}});
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t a = (i >> 1) & 1, b = i & 1;
@@ -328,24 +328,38 @@ Dataset make_spirals(std::size_t n_per_class, std::size_t classes, Generator& ge
 
 Dataset make_blobs(std::size_t n, std::size_t classes, std::size_t features, Generator& generator, double std) {
     if (classes == 0) throw DataError("make_blobs: classes must be positive");
-    xt::xarray<double> centers = xt::xarray<double>::from_shape({classes, features});
-    for (double& c : centers) c = -10.0 + 20.0 * generator.uniform();
+    std::vector<std::vector<double>> centers(classes, std::vector<double>(features));
+    for (auto& center : centers)
+        for (double& c : center) c = -10.0 + 20.0 * generator.uniform();
+    return make_blobs(n, centers, generator, std);
+}
+
+Dataset make_blobs(std::size_t n, const std::vector<std::vector<double>>& centers, Generator& generator,
+                   double std) {
+    if (centers.empty()) throw DataError("make_blobs: needs at least one center");
+    const std::size_t classes = centers.size(), features = centers[0].size();
+    for (std::size_t c = 1; c < classes; ++c)
+        if (centers[c].size() != features)
+            throw DataError(fmt::format("make_blobs: center {} has {} coordinates, center 0 has {}", c,
+                                        centers[c].size(), features));
     xt::xarray<float> x = xt::xarray<float>::from_shape({n, features});
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         labels[i] = i % classes;
         for (std::size_t f = 0; f < features; ++f)
-            x(i, f) = static_cast<float>(centers(labels[i], f) + std * generator.normal());
+            x(i, f) = static_cast<float>(centers[labels[i]][f] + std * generator.normal());
     }
     return labelled(std::move(x), std::move(labels), classes);
 }
 
-Dataset make_sine(std::size_t n, Generator& generator, double noise) {
+Dataset make_sine(std::size_t n, Generator& generator, double noise, bool evenly_spaced) {
     Dataset d;
     d.inputs = xt::xarray<float>::from_shape({n, 1});
     d.targets = xt::xarray<float>::from_shape({n, 1});
     for (std::size_t i = 0; i < n; ++i) {
-        const double x = generator.uniform();
+        const double x = !evenly_spaced ? generator.uniform()
+                         : n == 1       ? 0.0
+                                        : static_cast<double>(i) / static_cast<double>(n - 1);
         d.inputs(i, 0) = static_cast<float>(x);
         d.targets(i, 0) = static_cast<float>(std::sin(2.0 * std::numbers::pi * x) + noise * generator.normal());
     }

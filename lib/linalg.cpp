@@ -1,5 +1,5 @@
-// Matrix products. One primitive, gemm with transpose flags, serves matmul and every backward of it, so no
-// transpose is ever materialised and grad-of-grad stays within the same op.
+// Matrix products and linear solves. One primitive, gemm with transpose flags, serves matmul and every backward
+// of it, so no transpose is ever materialised and grad-of-grad stays within the same op.
 #include "blas.hpp"
 #include "kernels.hpp"
 
@@ -89,6 +89,37 @@ Var affine(const Var& x0, const Var& w0, const Var& b0) {
         if (bw.needs(0)) add_product(bw, 0, g, bw.input(1), false, true);
         if (bw.needs(1)) add_product(bw, 1, bw.input(0), g, true, false);
         if (bw.needs(2)) bw.add(2, sum(g, 0));
+    });
+}
+
+Var solve(const Var& a0, const Var& b0) {
+    require_defined("solve", a0);
+    require_defined("solve", b0);
+    auto [a, b] = same_dtype(a0, b0);
+    const Shape &sa = a.shape(), &sb = b.shape();
+    if (sa.size() != 2 || sa[0] != sa[1])
+        throw ShapeError(fmt::format("solve: the matrix must be square (n, n), got {}", to_string(sa)));
+    if ((sb.size() != 1 && sb.size() != 2) || sb[0] != sa[0])
+        throw ShapeError(fmt::format("solve: the right-hand side must be ({},) or ({}, k) for a {} matrix, got {}",
+                                     sa[0], sa[0], to_string(sa), to_string(sb)));
+    const std::size_t n = sa[0], k = sb.size() == 2 ? sb[1] : 1;
+    Tensor value = visit(tensor_of(a), [&](const auto& matrix) -> Tensor {
+        using A = std::decay_t<decltype(matrix)>;
+        A factors = matrix, x = std::get<A>(tensor_of(b));
+        const int info = blas::solve(n, k, factors.data(), x.data());
+        if (info > 0)
+            throw Error(fmt::format("solve: the {} matrix is singular (U({}, {}) of its LU factors is zero)",
+                                    to_string(sa), info - 1, info - 1));
+        return x;
+    });
+    return record("solve", std::move(value), {a, b}, [](Backward& bw) {
+        // x = A⁻¹b: db = A⁻ᵀg, dA = −db·xᵀ (an outer product when b is a vector).
+        const Var db = solve(transpose(bw.input(0)), bw.grad);
+        if (bw.needs(1)) bw.add(1, db);
+        if (bw.needs(0)) {
+            const Var x = bw.output();
+            bw.add(0, x.dim() == 1 ? -matmul(reshape(db, {-1, 1}), reshape(x, {1, -1})) : -matmul(db, transpose(x)));
+        }
     });
 }
 

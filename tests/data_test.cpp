@@ -235,6 +235,22 @@ TEST_CASE("synthetic sets follow their definitions and are reproducible by seed"
     const data::Dataset sine = data::make_sine(20, g, 0.0);
     CHECK(!sine.is_classification());
     CHECK(sine.targets(5, 0) == doctest::Approx(std::sin(2 * M_PI * sine.inputs(5, 0))).epsilon(1e-5));
+    const data::Dataset grid = data::make_sine(11, g, 0.0, true);
+    for (std::size_t i = 0; i < 11; ++i) CHECK(grid.inputs(i, 0) == doctest::Approx(i / 10.0).epsilon(1e-7));
+    CHECK(grid.targets(3, 0) == doctest::Approx(std::sin(2 * M_PI * 0.3)).epsilon(1e-6));
+
+    // Given centers: class i mod 2, points around their own center; 4000 draws put the means within 0.05.
+    const data::Dataset two = data::make_blobs(4000, {{0.0, 0.0}, {2.0, 2.0}}, g, 1.0);
+    CHECK(two.num_classes == 2);
+    CHECK(two.labels[0] == 0);
+    CHECK(two.labels[3] == 1);
+    double sums[2][2] = {};
+    for (std::size_t i = 0; i < two.size(); ++i)
+        for (std::size_t f = 0; f < 2; ++f) sums[two.labels[i]][f] += two.inputs(i, f) / 2000.0;
+    CHECK(std::abs(sums[0][0]) < 0.05);
+    CHECK(std::abs(sums[1][1] - 2.0) < 0.05);
+    CHECK_THROWS_WITH_AS(data::make_blobs(10, {{0.0, 0.0}, {1.0}}, g),
+                         "make_blobs: center 1 has 1 coordinates, center 0 has 2", xg::DataError);
 
     xg::Generator a(3), b(3), c(4);
     CHECK(data::make_moons(50, a).inputs == data::make_moons(50, b).inputs);

@@ -8,6 +8,13 @@ Var filled(const xg::Shape& shape) { return xg::ones(shape, xg::Dtype::float64);
 }  // namespace
 
 TEST_CASE("shape errors name the op and the shapes") {
+    CHECK_THROWS_WITH_AS(xg::solve(filled({2, 3}), filled({2})), "solve: the matrix must be square (n, n), got (2, 3)",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::solve(filled({3, 3}), filled({2, 4})),
+                         "solve: the right-hand side must be (3,) or (3, k) for a (3, 3) matrix, got (2, 4)",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::solve(Var(xt::xarray<double>{{1.0, 2.0}, {2.0, 4.0}}), filled({2})),
+                         "solve: the (2, 2) matrix is singular (U(1, 1) of its LU factors is zero)", xg::Error);
     CHECK_THROWS_WITH_AS(xg::matmul(filled({100, 784}), filled({100, 50})),
                          "matmul: cannot multiply (100, 784) by (100, 50)", xg::ShapeError);
     CHECK_THROWS_WITH_AS(xg::matmul(filled({3}), filled({3, 2})), "matmul: expects 2-D operands, got (3,) and (3, 2)",

@@ -108,6 +108,23 @@ TEST_CASE("matmul and affine") {
                     {check::input(g, {4, 3}), check::input(g, {3, 2}), check::input(g, {2})});
 }
 
+TEST_CASE("solve: values by hand, gradients against finite differences, second derivatives") {
+    // 2x + y = 3, x + 3y = 5.
+    const Var x = xg::solve(Var(xt::xarray<double>{{2.0, 1.0}, {1.0, 3.0}}), Var(xt::xarray<double>{3.0, 5.0}));
+    CHECK(x.value<double>()(0) == doctest::Approx(0.8).epsilon(1e-15));
+    CHECK(x.value<double>()(1) == doctest::Approx(1.4).epsilon(1e-15));
+    // A random matrix with 4 added to its diagonal is far from singular, so differences stay accurate.
+    xg::Generator g(16);
+    const Var shift(xt::xarray<double>(4.0 * xt::eye<double>(3)));
+    const auto system = [&](const Inputs& v) { return v[0] + shift; };
+    const std::vector<Var> vector_case = {check::input(g, {3, 3}), check::input(g, {3})};
+    const std::vector<Var> matrix_case = {check::input(g, {3, 3}), check::input(g, {3, 2})};
+    check::gradient([&](const Inputs& v) { return xg::solve(system(v), v[1]); }, vector_case);
+    check::gradient([&](const Inputs& v) { return xg::solve(system(v), v[1]); }, matrix_case);
+    check::second_gradient([&](const Inputs& v) { return xg::sum(xg::pow(xg::solve(system(v), v[1]), 2.0)); },
+                           matrix_case);
+}
+
 TEST_CASE("softmax, log_softmax and the losses") {
     xg::Generator g(7);
     const Inputs logits = {check::input(g, {4, 3})};

@@ -226,3 +226,46 @@ TEST_CASE("worked_numbers: every worked number of the seeds agrees to the seed's
           std::vector<std::string>{"difference_error.csv", "difference_error.svg", "worked_numbers.csv"});
     CHECK(lines_in(out / "difference_error.csv") == 1 + 29);
 }
+
+TEST_CASE("polynomial_regression: exact least squares, under- and over-fitting, weights growing and tamed by L2") {
+    TempDir out;
+    const Run run = run_sample("polynomial_regression", "--out " + out.path.string());
+    REQUIRE(run.status == 0);
+    // "degree   train MSE   held-out MSE    ‖∇L‖     cond(H)   verdict", then one row per degree.
+    const std::size_t table = run.output.find("degree   train MSE");
+    REQUIRE(table != std::string::npos);
+    std::istringstream rows(run.output.substr(table));
+    std::string line;
+    std::getline(rows, line);
+    std::vector<std::vector<std::string>> degree;
+    for (int d = 1; d <= 10 && std::getline(rows, line); ++d) degree.push_back(words(line));
+    REQUIRE(degree.size() == 10);
+    for (const auto& row : degree) CHECK(std::stod(row[3]) < 1e-9);  // the Newton step reached the minimum
+    CHECK(degree[0][5] == "under");
+    CHECK(degree[4][5] == "good");
+    CHECK(degree[9][5] == "over");
+    CHECK(std::stod(degree[9][1]) < std::stod(degree[4][1]));  // training error keeps falling...
+    CHECK(std::stod(degree[9][2]) > std::stod(degree[4][2]));  // ...while the held-out error rises
+    // "    10      293878    53.148 ...": the largest weight of degree 10, plain and with L2.
+    const std::size_t l2 = run.output.find("plain     with L2");
+    REQUIRE(l2 != std::string::npos);
+    const std::vector<std::string> ten = line_starting(run.output.substr(l2), "    10 ");
+    REQUIRE(ten.size() >= 3);
+    CHECK(std::stod(ten[1]) > 1e4);
+    CHECK(std::stod(ten[2]) < 1e3);
+    for (const char* file : {"fits.csv", "fits.svg", "fits_l2.svg", "errors.svg", "errors_l2.svg"})
+        CHECK(std::filesystem::exists(out / file));
+    CHECK(lines_in(out / "fits.csv") == 1 + 2 * 10);
+}
+
+TEST_CASE("logistic_regression: the per-example loop and the vectorized pass agree, and the classifier works") {
+    TempDir out;
+    const Run run = run_sample("logistic_regression", "--epochs 200 --out " + out.path.string());
+    REQUIRE(run.status == 0);
+    CHECK(number_after(run.output, "largest difference in dw, db: ") < 1e-12);
+    CHECK(number_after(run.output, "\naccuracy ") > 0.9);
+    CHECK(number_after(run.output, "ROC AUC ") > 0.95);
+    for (const char* file : {"history.csv", "curves.svg", "decision_boundary.svg", "roc.svg"})
+        CHECK(std::filesystem::exists(out / file));
+    CHECK(lines_in(out / "history.csv") == 1 + 200);
+}

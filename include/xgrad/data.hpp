@@ -63,8 +63,13 @@ Dataset make_spirals(std::size_t n_per_class, std::size_t classes, Generator& ge
 /// `classes` Gaussian clusters in `features` dimensions with centers uniform in [−10, 10) and spread `std`.
 Dataset make_blobs(std::size_t n, std::size_t classes, std::size_t features, Generator& generator,
                    double std = 1.0);
-/// Regression: x uniform in [0, 1), target sin(2πx) + normal(0, noise) (seed 000's curve fitting).
-Dataset make_sine(std::size_t n, Generator& generator, double noise = 0.1);
+/// The same around given centers (one row per class, one column per feature): point i belongs to class
+/// i mod classes.
+Dataset make_blobs(std::size_t n, const std::vector<std::vector<double>>& centers, Generator& generator,
+                   double std = 1.0);
+/// Regression: x uniform in [0, 1) (or, with evenly_spaced, the n points 0, 1/(n−1), …, 1), target
+/// sin(2πx) + normal(0, noise) (seed 000's noisy sine).
+Dataset make_sine(std::size_t n, Generator& generator, double noise = 0.1, bool evenly_spaced = false);
 
 // Preprocessing -----------------------------------------------------------------------------------------------
 

@@ -79,6 +79,9 @@ Var select_rows(const Var& x, const std::vector<std::size_t>& rows);
 Var matmul(const Var& a, const Var& b);
 /// x·W + b for x (N, in), W (in, out), b (out): the seeds' Affine layer, fused.
 Var affine(const Var& x, const Var& weight, const Var& bias);
+/// The x with a·x = b, for a square a (n, n) and b (n,) or (n, k), by LU with partial pivoting (LAPACK gesv);
+/// like torch.linalg.solve. A singular a throws Error.
+Var solve(const Var& a, const Var& b);
 
 // Probabilities and losses.
 Var softmax(const Var& x, std::ptrdiff_t axis = -1);
