@@ -96,10 +96,11 @@ struct LegendEntry {
 class Figure {
 public:
     Figure(const std::string& file, const std::string& device, int nx = 1, int ny = 1, int width = 900,
-           int height = 600) {
+           int height = 600)
+        : nx_(nx), ny_(ny), width_(width), height_(height) {
         stream_ = std::make_unique<plstream>();
         stream_->sdev(device.c_str());
-        stream_->sfnam(file.c_str());
+        if (!file.empty()) stream_->sfnam(file.c_str());
         stream_->spage(0.0, 0.0, width, height, 0, 0);
         stream_->scmap0n(first_tint + static_cast<int>(palette.size()));
         stream_->scolbg(255, 255, 255);
@@ -115,25 +116,29 @@ public:
 
     plstream& s() { return *stream_; }
 
-    // A new panel with axes, grid and labels over the given window (x given as log10 when log_x). x_tick is the
-    // spacing of the x labels; 0 lets PLplot choose.
+    // A new panel with axes, grid and labels over the given window (x, y given as log10 when log_x, log_y).
+    // x_tick is the spacing of the x labels; 0 lets PLplot choose.
     void panel(Range x, Range y, const ChartOptions& o, double x_tick = 0.0) {
         plstream& p = *stream_;
         p.adv(0);
         p.vsta();
         p.wind(x.low, x.high, y.low, y.high);
+        window_x_ = x;
+        window_y_ = y;
+        drawn_.clear();
         p.col0(grid);
         p.width(0.5);
-        p.box(o.log_x ? "gl" : "g", x_tick, 0, "g", 0.0, 0);
+        p.box(o.log_x ? "gl" : "g", x_tick, 0, o.log_y ? "gl" : "g", 0.0, 0);
         p.col0(ink);
         p.width(1.0);
-        p.box(o.log_x ? "bcnstl" : "bcnst", x_tick, 0, "bcnstv", 0.0, 0);
+        p.box(o.log_x ? "bcnstl" : "bcnst", x_tick, 0, o.log_y ? "bcnstvl" : "bcnstv", 0.0, 0);
         p.lab(o.x_label.c_str(), o.y_label.c_str(), o.title.c_str());
     }
 
     void line(const std::vector<double>& x, const std::vector<double>& y, int c, int style = 1, double width = 2.0) {
         const auto [xs, ys] = finite_points(x, y);
         if (xs.empty()) return;
+        remember(xs, ys, true);
         stream_->col0(c);
         stream_->lsty(style);
         stream_->width(width);
@@ -145,11 +150,67 @@ public:
     void points(const std::vector<double>& x, const std::vector<double>& y, int c) {
         const auto [xs, ys] = finite_points(x, y);
         if (xs.empty()) return;
+        remember(xs, ys, false);
         stream_->col0(c);
         stream_->string(static_cast<PLINT>(xs.size()), xs.data(), ys.data(), circle);
     }
 
-    void legend(const std::vector<LegendEntry>& entries, PLINT position = PL_POSITION_TOP | PL_POSITION_RIGHT) {
+    // The legend in the panel's corner where it covers the fewest of the points drawn so far (top right on a tie).
+    void legend(const std::vector<LegendEntry>& entries) {
+        const auto [width, height] = legend_size(entries);
+        PLINT best = 0;
+        std::size_t fewest = std::numeric_limits<std::size_t>::max();
+        for (PLINT corner : {PL_POSITION_TOP | PL_POSITION_RIGHT, PL_POSITION_TOP | PL_POSITION_LEFT,
+                             PL_POSITION_BOTTOM | PL_POSITION_RIGHT, PL_POSITION_BOTTOM | PL_POSITION_LEFT}) {
+            const bool right = corner & PL_POSITION_RIGHT, top = corner & PL_POSITION_TOP;
+            const double x0 = right ? 1.0 - legend_offset - width : legend_offset;
+            const double y0 = top ? 1.0 - legend_offset - height : legend_offset;
+            std::size_t covered = 0;
+            for (const auto& [u, v] : drawn_) covered += u >= x0 && u <= x0 + width && v >= y0 && v <= y0 + height;
+            if (covered < fewest) {
+                fewest = covered;
+                best = corner;
+            }
+        }
+        legend_on(*stream_, entries, best, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX);
+    }
+
+private:
+    static constexpr double legend_offset = 0.02;  // from the panel's edges, in its normalized units
+
+    // Width and height of the legend in the panel's normalized units, as PLplot lays it out: measured by drawing
+    // it in the same page and panel geometry on PLplot's null device, which draws nothing.
+    std::pair<double, double> legend_size(const std::vector<LegendEntry>& entries) const {
+        Figure measure("", "null", nx_, ny_, width_, height_);
+        measure.s().adv(0);
+        measure.s().vsta();
+        measure.s().wind(window_x_.low, window_x_.high, window_y_.low, window_y_.high);
+        // Without its background, which the null device would warn it cannot fill; the size is the same.
+        return legend_on(measure.s(), entries, PL_POSITION_TOP | PL_POSITION_RIGHT, PL_LEGEND_BOUNDING_BOX);
+    }
+
+    // The points of what was drawn, in the panel's normalized units (0 to 1 across the window). Lines are
+    // sampled along each segment too, so a long straight stretch counts where it passes.
+    void remember(const std::vector<double>& xs, const std::vector<double>& ys, bool joined) {
+        const auto normalized = [&](double x, double y) {
+            return std::pair{(x - window_x_.low) / (window_x_.high - window_x_.low),
+                             (y - window_y_.low) / (window_y_.high - window_y_.low)};
+        };
+        for (std::size_t i = 0; i < xs.size(); ++i) {
+            drawn_.push_back(normalized(xs[i], ys[i]));
+            if (!joined || i == 0) continue;
+            const auto [u0, v0] = normalized(xs[i - 1], ys[i - 1]);
+            const auto [u1, v1] = drawn_.back();
+            const int samples = static_cast<int>(std::min(100.0, 50.0 * std::hypot(u1 - u0, v1 - v0)));
+            for (int k = 1; k < samples; ++k) {
+                const double t = static_cast<double>(k) / samples;
+                drawn_.emplace_back(u0 + t * (u1 - u0), v0 + t * (v1 - v0));
+            }
+        }
+    }
+
+    static std::pair<double, double> legend_on(plstream& stream, const std::vector<LegendEntry>& entries,
+                                               PLINT position, PLINT box) {
         const auto n = static_cast<PLINT>(entries.size());
         std::vector<PLINT> options, colours, styles, symbol_numbers;
         std::vector<PLFLT> widths, symbol_scales;
@@ -166,14 +227,18 @@ public:
         }
         std::vector<PLINT> text_colours(entries.size(), ink);
         PLFLT legend_width = 0, legend_height = 0;
-        stream_->legend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position, 0.02,
-                        0.02, 0.08, 0, grid, 1, 0, 0, n, options.data(), 1.0, 0.8, 1.6, 0.0, text_colours.data(),
-                        texts.data(), nullptr, nullptr, nullptr, nullptr, colours.data(), styles.data(), widths.data(),
-                        colours.data(), symbol_scales.data(), symbol_numbers.data(), symbols.data());
+        stream.legend(&legend_width, &legend_height, box, position,
+                      legend_offset, legend_offset, 0.08, 0, grid, 1, 0, 0, n, options.data(), 1.0, 0.8, 1.6, 0.0,
+                      text_colours.data(), texts.data(), nullptr, nullptr, nullptr, nullptr, colours.data(),
+                      styles.data(), widths.data(), colours.data(), symbol_scales.data(), symbol_numbers.data(),
+                      symbols.data());
+        return {legend_width, legend_height};
     }
 
-private:
     std::unique_ptr<plstream> stream_;
+    int nx_, ny_, width_, height_;
+    Range window_x_, window_y_;
+    std::vector<std::pair<double, double>> drawn_;
 };
 
 // PLplot reports a call it cannot carry out (limits that leave no room for a panel, ...) to this handler and
@@ -199,17 +264,20 @@ void draw_file(const char* op, const std::string& path, Draw draw) {
 
 void line_chart(const std::vector<Series>& series, const std::string& path, const ChartOptions& options) {
     Range x, y;
-    // The x values as drawn: log10 on a log axis, where values ≤ 0 have no place.
-    std::vector<std::vector<double>> drawn_x;
+    // The values as drawn: log10 on a log axis, where values ≤ 0 have no place.
+    std::vector<std::vector<double>> drawn_x, drawn_y;
     for (const Series& s : series) {
         if (s.x.size() != s.y.size())
             throw Error(fmt::format("line_chart: '{}': series '{}' has {} x values and {} y values", path, s.label,
                                     s.x.size(), s.y.size()));
         drawn_x.push_back(s.x);
+        drawn_y.push_back(s.y);
         if (options.log_x)
             for (double& v : drawn_x.back()) v = v > 0 ? std::log10(v) : NAN;
+        if (options.log_y)
+            for (double& v : drawn_y.back()) v = v > 0 ? std::log10(v) : NAN;
         for (double v : drawn_x.back()) x.add(v);
-        for (double v : s.y) y.add(v);
+        for (double v : drawn_y.back()) y.add(v);
     }
     draw_file("line_chart", path, [&](const std::string& file, const std::string& device) {
         Figure figure(file, device);
@@ -217,9 +285,9 @@ void line_chart(const std::vector<Series>& series, const std::string& path, cons
         std::vector<LegendEntry> legend;
         for (std::size_t i = 0; i < series.size(); ++i) {
             if (series[i].points)
-                figure.points(drawn_x[i], series[i].y, colour(i));
+                figure.points(drawn_x[i], drawn_y[i], colour(i));
             else
-                figure.line(drawn_x[i], series[i].y, colour(i));
+                figure.line(drawn_x[i], drawn_y[i], colour(i));
             legend.push_back({series[i].label, colour(i), series[i].points ? 0 : 1});
         }
         if (!legend.empty()) figure.legend(legend);
@@ -253,8 +321,7 @@ void learning_curves(const History& history, const std::string& path, const std:
             figure.panel(x, accuracy.padded(), {title.empty() ? "accuracy" : title + ": accuracy", "epoch", "accuracy"});
             figure.line(epoch, train_accuracy, colour(0));
             figure.line(epoch, validation_accuracy, colour(1), 2);
-            figure.legend({{"train", colour(0)}, {validation, colour(1), 2}},
-                          PL_POSITION_BOTTOM | PL_POSITION_RIGHT);
+            figure.legend({{"train", colour(0)}, {validation, colour(1), 2}});
         }
     });
 }
@@ -289,8 +356,7 @@ void roc_curve(const metrics::RocCurve& roc, const std::string& path, const std:
                      {title, "false positive rate (FPR)", "true positive rate (TPR, recall)"});
         figure.line({0.0, 1.0}, {0.0, 1.0}, colour(7), 2, 1.0);
         figure.line(roc.fpr, roc.tpr, colour(0));
-        figure.legend({{fmt::format("AUC = {:.4f}", roc.auc), colour(0)}, {"chance", colour(7), 2}},
-                      PL_POSITION_BOTTOM | PL_POSITION_RIGHT);
+        figure.legend({{fmt::format("AUC = {:.4f}", roc.auc), colour(0)}, {"chance", colour(7), 2}});
     });
 }
 

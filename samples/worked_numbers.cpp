@@ -299,11 +299,11 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "error: could not write {}\n", csv_path);
             return 1;
         }
-        xg::plot::line_chart(
-            {{fmt::format("forward difference (slope {:.2f})", p_forward), hs, log_forward},
-             {fmt::format("central difference (slope {:.2f})", p_central), hs, log_central}},
-            sample::output_file(flags, "difference_error.svg"),
-            {"error of numeric derivatives of sigmoid at ln 9", "h (log scale)", "log10 |numeric - backward|", true});
+        xg::plot::line_chart({{fmt::format("forward difference (slope {:.2f})", p_forward), hs, forward_error},
+                              {fmt::format("central difference (slope {:.2f})", p_central), hs, central_error}},
+                             sample::output_file(flags, "difference_error.svg"),
+                             {"error of numeric derivatives of sigmoid at ln 9", "h", "|numeric - backward|", true,
+                              true});
     }
 
     {

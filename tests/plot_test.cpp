@@ -2,8 +2,11 @@
 // paths and formats fail with a clear message and leave no file behind.
 #include "check.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 using xg::Var;
 namespace data = xg::data;
@@ -32,7 +35,53 @@ xg::History history() {
     return h;
 }
 
+// The x position (in SVG units, 0 at the left edge) where PLplot's SVG writes `label`: it writes text as one
+// character reference per character inside an element placed by a transform matrix. NaN when absent.
+double text_x(const std::string& path, const std::string& label) {
+    std::ifstream in(path);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string encoded;
+    for (unsigned char c : label) encoded += fmt::format("&#x{:x};", c);
+    const std::size_t at = svg.find(encoded);
+    if (at == std::string::npos) return std::nan("");
+    const std::size_t matrix = svg.rfind("transform=\"matrix(", at);
+    std::istringstream numbers(svg.substr(matrix + 18));
+    double value = 0.0;
+    for (int i = 0; i < 5; ++i) numbers >> value;  // a b c d e: e is the x translation
+    return value;
+}
+
 }  // namespace
+
+TEST_CASE("the legend goes to the corner where it hides the fewest points; log axes drop what they cannot show") {
+    TempDir dir;
+    // Points fill a band along the bottom and the top half of one side, leaving the other top corner free; the
+    // legend must go there (its first choice, top right, only when that corner is free).
+    const auto crowded = [](bool right_half) {
+        std::vector<double> x, y;
+        for (int i = 0; i <= 20; ++i) {
+            x.push_back(i / 20.0);
+            y.push_back(0.0);
+            for (int j = 0; j <= 4; ++j) {
+                x.push_back(right_half ? 0.5 + i / 40.0 : i / 40.0);
+                y.push_back(0.9 + j / 40.0);
+            }
+        }
+        return xg::plot::Series{right_half ? "right crowd" : "left crowd", x, y, true};
+    };
+    plot::line_chart({crowded(true)}, dir / "right.svg");
+    plot::line_chart({crowded(false)}, dir / "left.svg");
+    const double right = text_x(dir / "right.svg", "right crowd"), left = text_x(dir / "left.svg", "left crowd");
+    REQUIRE(!std::isnan(right));
+    REQUIRE(!std::isnan(left));
+    CHECK(right < 450.0);  // top left, of a 900-wide page
+    CHECK(left > 450.0);   // top right
+
+    // log_y: zero and negative values are left out, the rest drawn on a log scale without error.
+    plot::line_chart({{"errors", {1e-3, 1e-2, 1e-1, 1.0}, {0.0, 1e-6, 1e-4, -1.0}}}, dir / "log.svg",
+                     {"log-log", "h", "error", true, true});
+    CHECK(parses_as_svg(dir / "log.svg"));
+}
 
 TEST_CASE("each plot writes an SVG that parses") {
     TempDir dir;

@@ -26,9 +26,11 @@ struct ChartOptions {
     std::string x_label;
     std::string y_label;
     bool log_x = false;
+    /// A logarithmic y axis; values ≤ 0 are left out.
+    bool log_y = false;
 };
 
-/// Lines (and scatters) in one chart with a legend.
+/// Lines (and scatters) in one chart with a legend, which goes to the corner where it hides the fewest points.
 void line_chart(const std::vector<Series>& series, const std::string& path, const ChartOptions& options = {});
 
 /// Loss (left) and accuracy (right) against epoch, training and validation.
