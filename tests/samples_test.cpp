@@ -269,3 +269,18 @@ TEST_CASE("logistic_regression: the per-example loop and the vectorized pass agr
         CHECK(std::filesystem::exists(out / file));
     CHECK(lines_in(out / "history.csv") == 1 + 200);
 }
+
+TEST_CASE("learning_techniques: batch norm learns from every weight scale, the plain network from few") {
+    TempDir out;
+    const Run run = run_sample("learning_techniques", "--experiment batchnorm --seeds 1 --out " + out.path.string());
+    REQUIRE(run.status == 0);
+    // "ours: BN is ahead (...) in 14/16 runs, ... → agrees" and "with BN every seed gets past 30% at 16 of 16 → agrees"
+    const std::size_t ours = run.output.find("ours: BN is ahead");
+    REQUIRE(ours != std::string::npos);
+    const std::size_t ahead = std::stoul(run.output.substr(run.output.find(" in ", ours) + 4));
+    CHECK(ahead >= 12);
+    CHECK(contains(run.output, "with BN every seed gets past 30% at 16 of 16 → agrees"));
+    for (const char* file : {"batchnorm_epochs.csv", "batchnorm_summary.csv", "batchnorm_final.svg"})
+        CHECK(std::filesystem::exists(out / file));
+    CHECK(lines_in(out / "batchnorm_summary.csv") == 1 + 16);
+}
