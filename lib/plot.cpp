@@ -157,6 +157,17 @@ public:
 
     // The legend in the panel's corner where it covers the fewest of the points drawn so far (top right on a tie).
     void legend(const std::vector<LegendEntry>& entries) {
+        legend_on(*stream_, entries, best_corner(entries).corner, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX);
+    }
+
+    struct Corner {
+        PLINT corner;
+        std::size_t covered;  // drawn points the legend would hide there
+        double height;        // of the legend, in the panel's normalized units
+    };
+
+    // The corner where the legend would hide the fewest of the points drawn so far (top right on a tie).
+    Corner best_corner(const std::vector<LegendEntry>& entries) const {
         const auto [width, height] = legend_size(entries);
         PLINT best = 0;
         std::size_t fewest = std::numeric_limits<std::size_t>::max();
@@ -172,11 +183,12 @@ public:
                 best = corner;
             }
         }
-        legend_on(*stream_, entries, best, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX);
+        return {best, fewest, height};
     }
 
-private:
     static constexpr double legend_offset = 0.02;  // from the panel's edges, in its normalized units
+
+private:
 
     // Width and height of the legend in the panel's normalized units, as PLplot lays it out: measured by drawing
     // it in the same page and panel geometry on PLplot's null device, which draws nothing.
@@ -279,17 +291,33 @@ void line_chart(const std::vector<Series>& series, const std::string& path, cons
         for (double v : drawn_x.back()) x.add(v);
         for (double v : drawn_y.back()) y.add(v);
     }
-    draw_file("line_chart", path, [&](const std::string& file, const std::string& device) {
-        Figure figure(file, device);
-        figure.panel(x.padded(0.0), y.padded(), options);
-        std::vector<LegendEntry> legend;
+    std::vector<LegendEntry> legend;
+    for (std::size_t i = 0; i < series.size(); ++i)
+        legend.push_back({series[i].label, colour(i), series[i].points ? 0 : 1});
+    const auto draw = [&](Figure& figure, Range y_window) {
+        figure.panel(x.padded(0.0), y_window, options);
         for (std::size_t i = 0; i < series.size(); ++i) {
             if (series[i].points)
                 figure.points(drawn_x[i], drawn_y[i], colour(i));
             else
                 figure.line(drawn_x[i], drawn_y[i], colour(i));
-            legend.push_back({series[i].label, colour(i), series[i].points ? 0 : 1});
         }
+    };
+    // When every corner of the panel would hide some of the data, the y window grows at the top by the legend's
+    // height, so the legend has a free band to sit in. Drawn first on PLplot's null device to find out.
+    Range y_window = y.padded();
+    if (!legend.empty()) {
+        Figure trial("", "null");
+        draw(trial, y_window);
+        const Figure::Corner corner = trial.best_corner(legend);
+        if (corner.covered > 0) {
+            const double band = corner.height + 2.0 * Figure::legend_offset;
+            y_window.high += (y_window.high - y_window.low) * band / (1.0 - band);
+        }
+    }
+    draw_file("line_chart", path, [&](const std::string& file, const std::string& device) {
+        Figure figure(file, device);
+        draw(figure, y_window);
         if (!legend.empty()) figure.legend(legend);
     });
 }

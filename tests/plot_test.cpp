@@ -51,6 +51,35 @@ double text_x(const std::string& path, const std::string& label) {
     return value;
 }
 
+// The SVG's page coordinates (y up from the bottom edge) of a text's placement, and of the points of its longest
+// polyline in the given colour: what was drawn where.
+struct Drawn {
+    double text_y = std::nan("");
+    std::vector<std::pair<double, double>> line;
+};
+Drawn drawn(const std::string& path, const std::string& label, const std::string& colour) {
+    std::ifstream in(path);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Drawn d;
+    std::string encoded;
+    for (unsigned char c : label) encoded += fmt::format("&#x{:x};", c);
+    if (const std::size_t at = svg.find(encoded); at != std::string::npos) {
+        std::istringstream numbers(svg.substr(svg.rfind("transform=\"matrix(", at) + 18));
+        for (int i = 0; i < 6; ++i) numbers >> d.text_y;  // a b c d e f: f is the y translation
+    }
+    for (std::size_t at = svg.find("stroke=\"" + colour); at != std::string::npos;
+         at = svg.find("stroke=\"" + colour, at + 1)) {
+        const std::size_t begin = svg.find("points=\"", at) + 8, end = svg.find('"', begin);
+        std::istringstream points(svg.substr(begin, end - begin));
+        std::vector<std::pair<double, double>> line;
+        double x = 0, y = 0;
+        char comma = 0;
+        while (points >> x >> comma >> y) line.emplace_back(x, y);
+        if (line.size() > d.line.size()) d.line = line;
+    }
+    return d;
+}
+
 }  // namespace
 
 TEST_CASE("the legend goes to the corner where it hides the fewest points; log axes drop what they cannot show") {
@@ -76,6 +105,22 @@ TEST_CASE("the legend goes to the corner where it hides the fewest points; log a
     REQUIRE(!std::isnan(left));
     CHECK(right < 450.0);  // top left, of a 900-wide page
     CHECK(left > 450.0);   // top right
+
+    // A zigzag touching all four corners leaves no corner free: the window grows at the top, and the legend sits
+    // above every point of the line.
+    std::vector<double> zig_x, zig_y;
+    for (int i = 0; i <= 20; ++i) {
+        zig_x.push_back(i / 20.0);
+        zig_y.push_back(i % 2);
+    }
+    plot::line_chart({{"zigzag", zig_x, zig_y}}, dir / "zigzag.svg");
+    const Drawn zigzag = drawn(dir / "zigzag.svg", "zigzag", "#1F77B4");
+    REQUIRE(!std::isnan(zigzag.text_y));
+    REQUIRE(zigzag.line.size() == 21);
+    double top = 0.0;
+    for (const auto& [px, py] : zigzag.line) top = std::max(top, py);
+    // The label sits mid-legend; a one-line legend reaches about 10 units (of the 600-unit page) below it.
+    CHECK(zigzag.text_y - top > 15.0);
 
     // log_y: zero and negative values are left out, the rest drawn on a log scale without error.
     plot::line_chart({{"errors", {1e-3, 1e-2, 1e-1, 1.0}, {0.0, 1e-6, 1e-4, -1.0}}}, dir / "log.svg",
