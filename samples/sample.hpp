@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace sample {
 
@@ -86,6 +87,38 @@ inline xg::nn::Sequential three_layer_network(xg::Generator& generator) {
         else
             xg::init::zeros(parameter);
     }
+    return model;
+}
+
+/// The book's MultiLayerNet: `hidden_layers` × (Linear → ReLU [→ Dropout]) → Linear(100 → 10) on 784 inputs,
+/// weights He-normal (std √(2 / fan_in), the book's weight_init_std='relu') and biases zero. With `book_dropout`,
+/// dropout is the book's form (x·mask in training, x·(1 − p) in evaluation) instead of the inverted one. Every
+/// weight is drawn before any dropout stream is forked, so the same generator state gives the same starting
+/// weights with or without dropout.
+inline xg::nn::Sequential relu_network(std::size_t hidden_layers, xg::Generator& generator, double dropout = 0.0,
+                                       bool book_dropout = false) {
+    namespace nn = xg::nn;
+    std::vector<nn::Linear> layers;
+    for (std::size_t i = 0; i <= hidden_layers; ++i) {
+        nn::Linear layer(i == 0 ? 784 : 100, i == hidden_layers ? 10 : 100, generator);
+        xg::init::kaiming_normal(layer.weight, generator);
+        xg::init::zeros(layer.bias);
+        layers.push_back(layer);
+    }
+    nn::Sequential model;
+    for (std::size_t i = 0; i < hidden_layers; ++i) {
+        model.push_back(layers[i]);
+        model.push_back(nn::ReLU());
+        if (dropout > 0.0) {
+            model.push_back(nn::Dropout(dropout, generator));
+            // Inverted dropout scales by 1/(1 − p) in training; scaling by (1 − p) always undoes that there and
+            // gives the book's x·(1 − p) in evaluation.
+            if (book_dropout)
+                model.push_back(nn::Functional([dropout](const xg::Var& x) { return x * (1.0 - dropout); },
+                                               fmt::format("Scale({})", 1.0 - dropout)));
+        }
+    }
+    model.push_back(layers.back());
     return model;
 }
 

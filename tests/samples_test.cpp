@@ -284,3 +284,35 @@ TEST_CASE("learning_techniques: batch norm learns from every weight scale, the p
         CHECK(std::filesystem::exists(out / file));
     CHECK(lines_in(out / "batchnorm_summary.csv") == 1 + 16);
 }
+
+TEST_CASE("overfitting: 300 images over-fit, and weight decay narrows the gap") {
+    TempDir out;
+    const Run run = run_sample("overfitting", "--epochs 100 --out " + out.path.string());
+    REQUIRE(run.status == 0);
+    // "plain                 0.9900    0.7631  22.7  never": train accuracy, test accuracy, gap in points.
+    const std::vector<std::string> plain = line_starting(run.output, "plain      ");
+    const std::vector<std::string> decay = line_starting(run.output, "weight decay 0.1   ");
+    REQUIRE(plain.size() >= 4);
+    REQUIRE(decay.size() >= 6);
+    CHECK(std::stod(plain[1]) > 0.95);
+    CHECK(std::stod(plain[3]) > 15.0);
+    CHECK(std::stod(decay[5]) < std::stod(plain[3]));
+    CHECK(line_starting(run.output, "plain              train error").back() == "variance");  // "high variance"
+    for (const char* file : {"accuracy.csv", "accuracy.svg", "curves_plain.svg", "curves_weight_decay.svg",
+                             "curves_dropout.svg"})
+        CHECK(std::filesystem::exists(out / file));
+}
+
+TEST_CASE("hyperparameter_search: the best trials have the largest learning rates, none scored on the test set") {
+    TempDir out;
+    const Run run = run_sample("hyperparameter_search", "--trials 20 --out " + out.path.string());
+    REQUIRE(run.status == 0);
+    CHECK(contains(run.output, "the test set is not used"));
+    // "   1     85     0.79     0.860  9.56e-03      5.63e-05": rank, trial, val acc, train acc, lr, weight decay.
+    const std::vector<std::string> best = line_starting(run.output, "   1  ");
+    REQUIRE(best.size() == 6);
+    CHECK(std::stod(best[2]) > 0.5);
+    CHECK(std::stod(best[4]) > 1e-3);
+    CHECK(lines_in(out / "trials.csv") == 1 + 20);
+    for (const char* file : {"curves.csv", "search.svg", "best_curves.svg"}) CHECK(std::filesystem::exists(out / file));
+}
