@@ -55,23 +55,7 @@ struct Context {
 
 // Numbers ------------------------------------------------------------------------------------------------------------
 
-struct Spread {
-    double mean, min, max;
-};
-
-Spread spread_of(const std::vector<double>& values) {
-    const auto [low, high] = std::minmax_element(values.begin(), values.end());
-    return {std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size()), *low, *high};
-}
-
-// "0.9612 [0.9601–0.9620]" over seeds, or the single value of one seed.
-std::string show(const std::vector<double>& values, int decimals = 4) {
-    const Spread s = spread_of(values);
-    if (values.size() == 1) return fmt::format("{:.{}f}", s.mean, decimals);
-    return fmt::format("{:.{}f} [{:.{}f}–{:.{}f}]", s.mean, decimals, s.min, decimals, s.max, decimals);
-}
-
-double mean_of(const std::vector<double>& values) { return spread_of(values).mean; }
+double mean_of(const std::vector<double>& values) { return sample::spread_of(values).mean; }
 
 // The mean loss of the `window` batches that end at iteration `end` (counted from 1): one batch's loss is noisy.
 double window_mean(const std::vector<double>& losses, std::size_t end, std::size_t window = 100) {
@@ -79,14 +63,6 @@ double window_mean(const std::vector<double>& losses, std::size_t end, std::size
     return std::accumulate(losses.begin() + static_cast<std::ptrdiff_t>(begin),
                            losses.begin() + static_cast<std::ptrdiff_t>(end), 0.0) /
            static_cast<double>(end - begin);
-}
-
-// The pointwise mean of equally long curves (one per seed).
-std::vector<double> mean_curve(const std::vector<std::vector<double>>& curves) {
-    std::vector<double> mean(curves.front().size(), 0.0);
-    for (const std::vector<double>& curve : curves)
-        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += curve[i] / static_cast<double>(curves.size());
-    return mean;
 }
 
 // The book's smooth_curve (common/util.py), which draws its loss figures: a Kaiser window of 11 points (β = 2),
@@ -317,9 +293,9 @@ std::vector<RaceResult> race(const Context& c, const std::vector<Contender>& con
                 at_mark.push_back(window_mean(run, mark, mark == 1 ? 1 : 100));
             fmt::print("{:>7.3f}", mean_of(at_mark));
         }
-        fmt::print("   {}\n", show(result.test_accuracy));
+        fmt::print("   {}\n", sample::mean_and_range(result.test_accuracy));
         std::fflush(stdout);
-        const std::vector<double> curve = mean_curve(smoothed);
+        const std::vector<double> curve = sample::mean_curve(smoothed);
         clipped = clipped || *std::max_element(curve.begin(), curve.end()) > top;
         curves.push_back({contender.name, one_to(book_iterations), below(curve, top)});
         results.push_back(result);
@@ -394,13 +370,13 @@ void momentum_learning_rates(const Context& c) {
     fmt::print("\n{:<8} {:<25} {}\n", "", fmt::format("test accuracy, epoch {}", epochs),
                "dead hidden ReLUs (of 50; 0 for every training image)");
     for (std::size_t k = 0; k < lrs.size(); ++k)
-        fmt::print("lr={:<5} {:<25} {}\n", lrs[k], show(at_epoch(k, epochs)), show(dead[k], 1));
+        fmt::print("lr={:<5} {:<25} {}\n", lrs[k], sample::mean_and_range(at_epoch(k, epochs)), sample::mean_and_range(dead[k], 1));
 
     // "About 0.2" read as at most 0.25: from which epoch on does every seed stay there?
     std::size_t settled = epochs + 1;
     for (std::size_t epoch = epochs; epoch >= 1; --epoch) {
         const std::vector<double> values = at_epoch(lrs.size() - 1, epoch);
-        if (spread_of(values).max > 0.25) break;
+        if (sample::spread_of(values).max > 0.25) break;
         settled = epoch;
     }
     fmt::print("\nseed 003: with lr 0.8 the accuracy gets no higher than about 0.2 (with 0.1 it learns)\nours: ");
@@ -409,15 +385,15 @@ void momentum_learning_rates(const Context& c) {
     else if (settled <= epochs)
         fmt::print("lr 0.8 stays at or below 0.25 from epoch {} on in every seed, after {} at epoch 1\n"
                    "      → agrees from epoch {} on\n",
-                   settled, show(at_epoch(lrs.size() - 1, 1)), settled);
+                   settled, sample::mean_and_range(at_epoch(lrs.size() - 1, 1)), settled);
     else
         fmt::print("lr 0.8 is above 0.25 after the last epoch in some seed → disagrees\n");
     fmt::print("lr 0.8 leaves {} of the 50 hidden ReLUs dead: they get no gradient, so nothing revives them\n",
-               show(dead.back(), 1));
+               sample::mean_and_range(dead.back(), 1));
 
     std::vector<xg::plot::Series> curves;
     for (std::size_t k = 0; k < lrs.size(); ++k)
-        curves.push_back({fmt::format("lr={}", lrs[k]), one_to(epochs), mean_curve(test_accuracy[k])});
+        curves.push_back({fmt::format("lr={}", lrs[k]), one_to(epochs), sample::mean_curve(test_accuracy[k])});
     curves.push_back({"chance (0.1)", one_to(epochs), std::vector<double>(epochs, 0.1)});
     const std::string svg = sample::output_file(c.flags, "momentum_lr.svg");
     xg::plot::line_chart(curves, svg,
@@ -474,7 +450,7 @@ void compare_inits(const Context& c) {
                "ours: std=0.01 ends at loss {} (ln 10 = {:.4f}) in {}/{} seeds within 0.01 of ln 10 → {}\n"
                "      He ends with a loss at most Xavier's in {}/{} seeds → {}; test accuracy at least Xavier's in "
                "{}/{} → {}\n",
-               show(results[0].final_loss), std::log(10.0), stuck, c.seeds, verdict(stuck, c.seeds), he_lower, c.seeds,
+               sample::mean_and_range(results[0].final_loss), std::log(10.0), stuck, c.seeds, verdict(stuck, c.seeds), he_lower, c.seeds,
                verdict(he_lower, c.seeds), he_more_accurate, c.seeds, verdict(he_more_accurate, c.seeds));
 }
 
@@ -533,17 +509,17 @@ void compare_batchnorm(const Context& c) {
         std::array<std::vector<double>, 2> last;
         for (const bool batchnorm : {false, true})
             for (const std::vector<double>& curve : curves[k][batchnorm]) last[batchnorm].push_back(curve.back());
-        fmt::print("{:>9.3g}   {:<25} {:<25} {}/{}\n", weight_scales[k], show(last[0]), show(last[1]), ahead_here,
+        fmt::print("{:>9.3g}   {:<25} {:<25} {}/{}\n", weight_scales[k], sample::mean_and_range(last[0]), sample::mean_and_range(last[1]), ahead_here,
                    c.seeds);
         std::fflush(stdout);
         bn_ahead += ahead_here;
         if (ahead_here < c.seeds) bn_behind.push_back(fmt::format("{:.3g}", weight_scales[k]));
         for (const bool batchnorm : {false, true}) final_mean[batchnorm].push_back(mean_of(last[batchnorm]));
-        if (spread_of(last[0]).max < 0.2)
+        if (sample::spread_of(last[0]).max < 0.2)
             ++without_stuck;
         else
             without_learns.push_back(fmt::format("{:.3g}", weight_scales[k]));
-        with_learns += spread_of(last[1]).min > 0.3;
+        with_learns += sample::spread_of(last[1]).min > 0.3;
     }
     const std::size_t runs = scales * c.seeds;
     fmt::print("\nseed 002: with BN learning is faster in almost every case; without BN, a start without a good\n"
@@ -678,7 +654,7 @@ void compare_standardization(const Context& c) {
     const auto row = [&](const std::string& label, const std::string& run, const std::string& train,
                          const std::string& test, const std::string& seed_says) {
         std::string line = fmt::format("{:<44} {:<25} {:<25} {}", label,
-                                       train.empty() ? "" : show(at(run, train, epochs)), show(at(run, test, epochs)),
+                                       train.empty() ? "" : sample::mean_and_range(at(run, train, epochs)), sample::mean_and_range(at(run, test, epochs)),
                                        seed_says);
         line.erase(line.find_last_not_of(' ') + 1);
         fmt::print("{}\n", line);

@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -132,6 +134,31 @@ inline std::string diagnose_bias_variance(double train_error, double dev_error, 
     if (high_bias) return "high bias";
     if (high_variance) return "high variance";
     return "low bias, low variance";
+}
+
+/// A figure measured over several seeds.
+struct Spread {
+    double mean, min, max;
+};
+
+inline Spread spread_of(const std::vector<double>& values) {
+    const auto [low, high] = std::minmax_element(values.begin(), values.end());
+    return {std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size()), *low, *high};
+}
+
+/// "0.9612 [0.9601–0.9620]": the mean over seeds and its range, or the single value of one seed.
+inline std::string mean_and_range(const std::vector<double>& values, int decimals = 4) {
+    const Spread s = spread_of(values);
+    if (values.size() == 1) return fmt::format("{:.{}f}", s.mean, decimals);
+    return fmt::format("{:.{}f} [{:.{}f}–{:.{}f}]", s.mean, decimals, s.min, decimals, s.max, decimals);
+}
+
+/// The pointwise mean of equally long curves (one per seed).
+inline std::vector<double> mean_curve(const std::vector<std::vector<double>>& curves) {
+    std::vector<double> mean(curves.front().size(), 0.0);
+    for (const std::vector<double>& curve : curves)
+        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += curve[i] / static_cast<double>(curves.size());
+    return mean;
 }
 
 /// The confusion matrix of the model's predictions on `data`.

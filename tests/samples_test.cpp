@@ -316,3 +316,24 @@ TEST_CASE("hyperparameter_search: the best trials have the largest learning rate
     CHECK(lines_in(out / "trials.csv") == 1 + 20);
     for (const char* file : {"curves.csv", "search.svg", "best_curves.svg"}) CHECK(std::filesystem::exists(out / file));
 }
+
+TEST_CASE("learning_rates: the range tests choose rates within stated bands") {
+    TempDir out;
+    const Run run = run_sample("learning_rates", "--experiment range_test --seeds 1 --out " + out.path.string());
+    REQUIRE(run.status == 0);
+    // find_lr on the seeds' 784-64-16-10 network suggests a rate near the 0.2 the seeds train it with.
+    const std::vector<std::string> suggested = line_starting(run.output, "xg::find_lr (");
+    REQUIRE(suggested.size() >= 6);
+    const double rate = std::stod(suggested[5]);
+    CHECK(rate > 0.05);
+    CHECK(rate < 0.5);
+    // The stepped test in the setting of the seed's code (its 1-4-1 regression) lands near its 0.75.
+    const std::size_t regression = run.output.find("a 1-4-1 sigmoid regression");
+    REQUIRE(regression != std::string::npos);
+    const double rule = number_after(run.output.substr(regression), "rule ");
+    CHECK(rule > 0.5);
+    CHECK(rule < 0.9);
+    for (const char* file : {"range_test.csv", "range_test.svg", "range_test_chapter9.svg", "find_lr.csv",
+                             "find_lr_seed0.svg"})
+        CHECK(std::filesystem::exists(out / file));
+}
