@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 source scripts/setup.sh
 
 install_dependencies
+# The samples' smoke tests train on MNIST (fetched once, like demo.sh); every other suite makes its own data.
+XGRAD_MNIST_DIR=$(scripts/fetch_mnist.sh)
+export XGRAD_MNIST_DIR
 configure build --buildtype=release -Dtests=true -Dsamples=true -Dbench=true
 configure build-sanitize --buildtype=debugoptimized -Doptimization=1 -Db_sanitize=address,undefined \
     -Db_lundef=false -Dxtensor_assert=true -Dtests=true -Dsamples=false -Dbench=false

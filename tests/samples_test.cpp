@@ -1,6 +1,6 @@
 // Smoke tests of the sample programs: each runs on a small setting, and its headline numbers are checked in what
-// it prints and the files it writes. The programs come from XGRAD_SAMPLES_DIR (set by meson); MNIST-format samples
-// read Debian's Fashion-MNIST, since the tests use no network.
+// it prints and the files it writes. The programs come from XGRAD_SAMPLES_DIR (set by meson). The seeds' MNIST
+// experiments read MNIST from XGRAD_MNIST_DIR (test.sh fetches it); the others run on Debian's Fashion-MNIST.
 #include "check.hpp"
 
 #include <sys/wait.h>
@@ -68,6 +68,16 @@ std::size_t lines_in(const std::string& path) {
 }
 
 const std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";
+
+// "--data-dir DIR" for the samples that train on MNIST: $XGRAD_MNIST_DIR (test.sh fetches it there), else where
+// scripts/fetch_mnist.sh puts it by default.
+std::string mnist_flag() {
+    const char* set = std::getenv("XGRAD_MNIST_DIR");
+    const std::string directory = set && *set ? set : xg::data::cache_directory() + "/mnist";
+    const std::string missing = "MNIST is not in " + directory + ": run scripts/fetch_mnist.sh (test.sh does)";
+    REQUIRE_MESSAGE(std::filesystem::exists(directory + "/train-images-idx3-ubyte"), missing);
+    return "--data-dir " + directory;
+}
 
 }  // namespace
 
@@ -272,7 +282,8 @@ TEST_CASE("logistic_regression: the per-example loop and the vectorized pass agr
 
 TEST_CASE("learning_techniques: batch norm learns from every weight scale, the plain network from few") {
     TempDir out;
-    const Run run = run_sample("learning_techniques", "--experiment batchnorm --seeds 1 --out " + out.path.string());
+    const Run run = run_sample("learning_techniques",
+                               mnist_flag() + " --experiment batchnorm --seeds 1 --out " + out.path.string());
     REQUIRE(run.status == 0);
     // "ours: BN is ahead (...) in 14/16 runs, ... → agrees" and "with BN every seed gets past 30% at 16 of 16 → agrees"
     const std::size_t ours = run.output.find("ours: BN is ahead");
@@ -287,7 +298,7 @@ TEST_CASE("learning_techniques: batch norm learns from every weight scale, the p
 
 TEST_CASE("overfitting: 300 images over-fit, and weight decay narrows the gap") {
     TempDir out;
-    const Run run = run_sample("overfitting", "--epochs 100 --out " + out.path.string());
+    const Run run = run_sample("overfitting", mnist_flag() + " --epochs 100 --out " + out.path.string());
     REQUIRE(run.status == 0);
     // "plain                 0.9900    0.7631  22.7  never": train accuracy, test accuracy, gap in points.
     const std::vector<std::string> plain = line_starting(run.output, "plain      ");
@@ -305,7 +316,7 @@ TEST_CASE("overfitting: 300 images over-fit, and weight decay narrows the gap") 
 
 TEST_CASE("hyperparameter_search: the best trials have the largest learning rates, none scored on the test set") {
     TempDir out;
-    const Run run = run_sample("hyperparameter_search", "--trials 20 --out " + out.path.string());
+    const Run run = run_sample("hyperparameter_search", mnist_flag() + " --trials 20 --out " + out.path.string());
     REQUIRE(run.status == 0);
     CHECK(contains(run.output, "the test set is not used"));
     // "   1     85     0.79     0.860  9.56e-03      5.63e-05": rank, trial, val acc, train acc, lr, weight decay.
@@ -319,7 +330,8 @@ TEST_CASE("hyperparameter_search: the best trials have the largest learning rate
 
 TEST_CASE("learning_rates: the range tests choose rates within stated bands") {
     TempDir out;
-    const Run run = run_sample("learning_rates", "--experiment range_test --seeds 1 --out " + out.path.string());
+    const Run run = run_sample("learning_rates",
+                               mnist_flag() + " --experiment range_test --seeds 1 --out " + out.path.string());
     REQUIRE(run.status == 0);
     // find_lr on the seeds' 784-64-16-10 network suggests a rate near the 0.2 the seeds train it with.
     const std::vector<std::string> suggested = line_starting(run.output, "xg::find_lr (");
