@@ -41,14 +41,6 @@ namespace {
 constexpr std::size_t seed_batch_size = 128;  // seeds 000/001's batch size
 constexpr std::size_t seed_epochs = 30;       // what the seed's code trains for its rate and batch-size figures
 
-// What every experiment gets.
-struct Context {
-    const data::Split& mnist;
-    const sample::Flags& flags;
-    std::size_t seeds;
-    bool full;
-};
-
 // Numbers ------------------------------------------------------------------------------------------------------------
 
 // "1.1, 1.09, 1.1": each seed's value, as short as it reads.
@@ -106,7 +98,7 @@ struct Schedule {
 
 // Trains seeds 000/001's network from `seed` (its weights and its batch order) on all training images, scoring the
 // test set after every epoch.
-xg::History train(const Context& c, std::uint64_t seed, const Schedule& schedule, std::size_t batch_size,
+xg::History train(const sample::Context& c, std::uint64_t seed, const Schedule& schedule, std::size_t batch_size,
                   std::size_t epochs) {
     xg::Generator generator(seed);
     nn::Sequential model = sample::three_layer_network(generator);
@@ -132,7 +124,7 @@ std::vector<double> test_accuracy(const xg::History& history) {
 // Test accuracy after every epoch: [schedule][seed][epoch].
 using Curves = std::vector<std::vector<std::vector<double>>>;
 
-Curves train_all(const Context& c, const std::vector<Schedule>& schedules, std::size_t batch_size,
+Curves train_all(const sample::Context& c, const std::vector<Schedule>& schedules, std::size_t batch_size,
                  std::size_t epochs) {
     Curves curves(schedules.size());
     for (std::uint64_t seed = 0; seed < c.seeds; ++seed)
@@ -350,7 +342,7 @@ std::string falling_note(std::size_t still_falling, std::size_t seeds) {
 }
 
 // Test accuracy after one epoch from the start at `lr`, or NaN when the loss stops being finite (fit then throws).
-double first_epoch_accuracy(const Context& c, std::uint64_t seed, double lr) {
+double first_epoch_accuracy(const sample::Context& c, std::uint64_t seed, double lr) {
     try {
         return train(c, seed, {"", lr}, seed_batch_size, 1).epochs.back().validation_accuracy;
     } catch (const xg::Error&) {
@@ -370,7 +362,7 @@ std::string sweep_rows(const std::string& name, const std::vector<Sweep>& sweeps
 // The seed's curve turns between 0.74 (rising) and 0.8 (lowest in its last round).
 bool near_seed(const std::vector<double>& lowest) { return std::abs(sample::spread_of(lowest).mean - 0.77) <= 0.1; }
 
-void range_test(const Context& c) {
+void range_test(const sample::Context& c) {
     const std::size_t table4_rates = rates_of(table4).size();
     fmt::print("== range_test: seed 000's stepped range test (Table 4) on 784-64-16-10, SGD, batches of {} ==\n"
                "10 batches at each of Table 4's {} rates (0.0001-0.0009, 0.001-0.009, 0.01-0.09, 0.1-0.9, 1.00-1.10), "
@@ -536,7 +528,7 @@ std::size_t ahead_from(const std::vector<double>& a, const std::vector<double>& 
 
 std::string epoch_or_never(std::size_t epoch) { return epoch == 0 ? "never" : fmt::format("epoch {}", epoch); }
 
-void compare_rates(const Context& c) {
+void compare_rates(const sample::Context& c) {
     const std::size_t epochs = c.full ? seed_epochs : 15;
     const std::vector<Schedule> schedules = {{"0.2", 0.2}, {"0.3", 0.3}, {"0.5", 0.5}, {"0.8", 0.8}};
     fmt::print("== rates: seed 000's lr 0.2, 0.3, 0.5, 0.8 at batch {}, {} epochs ({}) ==\n", seed_batch_size, epochs,
@@ -614,7 +606,7 @@ double peak_rate(const std::vector<double>& rates, const std::vector<double>& ac
     return rates[best] + (rates[best + 1] - rates[best]) * (left - right) / (2 * curvature);
 }
 
-void compare_batch_sizes(const Context& c) {
+void compare_batch_sizes(const sample::Context& c) {
     const std::size_t epochs = c.full ? seed_epochs : 10;
     const std::vector<std::size_t> batch_sizes = {16, 32};
     // The rates the seed's code compares at batch 32 (ai-edu ch12 Level4_LR_BS.py).
@@ -702,7 +694,7 @@ double wobble(const std::vector<double>& curve) {
     return sum / static_cast<double>(curve.size() - from);
 }
 
-void compare_decay(const Context& c) {
+void compare_decay(const sample::Context& c) {
     const std::size_t epochs = c.full ? seed_epochs : 15;
     const std::vector<Schedule> schedules = {
         {"fixed 0.1", 0.1},
@@ -819,24 +811,12 @@ int main(int argc, char** argv) {
         return 1;
     fmt::print("MNIST: {} training and {} test images from {}; {} seed(s); {}\n\n", mnist.train.size(),
                mnist.test.size(), flags.data_dir, seeds, full ? "full setting" : "default setting");
-    const Context context{mnist, flags, seeds, full};
-    const std::vector<std::pair<std::string, void (*)(const Context&)>> experiments = {
+    const sample::Context context{mnist, flags, seeds, full};
+    const std::vector<sample::Experiment> experiments = {
         {"range_test", range_test},
         {"rates", compare_rates},
         {"batch_size", compare_batch_sizes},
         {"decay", compare_decay},
     };
-    try {
-        for (const auto& [name, run] : experiments) {
-            if (experiment != "all" && experiment != name) continue;
-            const auto start = std::chrono::steady_clock::now();
-            run(context);
-            fmt::print("[{} took {:.0f} s]\n\n", name,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-            std::fflush(stdout);
-        }
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "error: {}\n", e.what());
-        return 1;
-    }
+    return sample::run_experiments(experiment, experiments, context);
 }

@@ -45,14 +45,6 @@ namespace data = xg::data;
 
 namespace {
 
-// What every experiment gets.
-struct Context {
-    const data::Split& mnist;
-    const sample::Flags& flags;
-    std::size_t seeds;
-    bool full;
-};
-
 // Numbers ------------------------------------------------------------------------------------------------------------
 
 double mean_of(const std::vector<double>& values) { return sample::spread_of(values).mean; }
@@ -252,7 +244,7 @@ struct RaceResult {
 
 // Trains every contender from every seed on the book's network, prints the loss table and the test accuracies,
 // and writes <name>_loss.csv, <name>_summary.csv and <name>_loss.svg (the book's smoothed curves, mean of seeds).
-std::vector<RaceResult> race(const Context& c, const std::vector<Contender>& contenders, const std::string& name,
+std::vector<RaceResult> race(const sample::Context& c, const std::vector<Contender>& contenders, const std::string& name,
                              const std::string& title) {
     const std::vector<std::size_t> marks = {1, 100, 500, 1000, 1500, 2000};
     fmt::print("loss: the mean of the 100 batches up to the iteration (iteration 1: its batch), mean of {};\n"
@@ -328,7 +320,7 @@ std::pair<std::size_t, std::size_t> seeds_where_worst(const std::vector<RaceResu
 
 // Seed 003 (~line 2905) on its two-layer net: Momentum at lr 0.8 "never gets above about 0.2", where 0.01 (its
 // code) and 0.1 (its note) learn; 0.3 shows where between 0.1 and 0.8 learning breaks down.
-void momentum_learning_rates(const Context& c) {
+void momentum_learning_rates(const sample::Context& c) {
     const std::size_t epochs = c.full ? 16 : 4;
     fmt::print("\n-- Momentum's learning rate on seed 003's two-layer net (~line 2905) --\n"
                "784-50-10 ReLU, weights 0.01·N(0, 1), Momentum 0.9, batches of 100, {} epochs ({});\n"
@@ -402,7 +394,7 @@ void momentum_learning_rates(const Context& c) {
     fmt::print("wrote {} and {}\n", save(c.flags, "momentum_lr.csv", csv), svg);
 }
 
-void compare_optimizers(const Context& c) {
+void compare_optimizers(const sample::Context& c) {
     fmt::print("== 1. optimizers: the book's §6.1.8 (seed 002 §6.1.8) ==\n"
                "the book's setting: 784-100-100-100-100-10 ReLU (its \"5-layer\" net: 5 weight layers), He start,\n"
                "batches of 128, 2000 iterations; within a seed all five start from the same weights and see the same\n"
@@ -430,7 +422,7 @@ void compare_optimizers(const Context& c) {
     momentum_learning_rates(c);
 }
 
-void compare_inits(const Context& c) {
+void compare_inits(const sample::Context& c) {
     fmt::print("== 2. init: the book's §6.2.4 (seed 002 §6.2.4) ==\n"
                "the book's setting: 784-100-100-100-100-10 ReLU, SGD lr 0.01, batches of 128, 2000 iterations;\n"
                "every layer (the output layer too) starts from the same kind of weights, biases zero\n\n");
@@ -456,7 +448,7 @@ void compare_inits(const Context& c) {
 
 // 3. Batch Normalization ----------------------------------------------------------------------------------------------
 
-void compare_batchnorm(const Context& c) {
+void compare_batchnorm(const sample::Context& c) {
     constexpr std::size_t scales = 16, epochs = 20, images = 1000;
     fmt::print("== 3. batchnorm: the book's §6.3 batch_norm_test (seed 002 §6.3) ==\n"
                "the book's setting: 784-100x5-10 ReLU, BatchNorm1d after every hidden affine or none, weights\n"
@@ -563,7 +555,7 @@ public:
     bool in_eval = false;
 };
 
-void compare_standardization(const Context& c) {
+void compare_standardization(const sample::Context& c) {
     constexpr std::size_t epochs = 16;
     fmt::print("== 4. standardize: seed 003 lines ~3180-3420 ==\n"
                "the seed's setting: ThreeLayerNet_Op (784-50 ReLU-50 sigmoid-10, weights N(0, (2/sqrt(n))²)),\n"
@@ -748,24 +740,12 @@ int main(int argc, char** argv) {
         return 1;
     fmt::print("MNIST: {} training and {} test images from {}; {}; {}\n\n", mnist.train.size(),
                mnist.test.size(), flags.data_dir, seeds_text(seeds), full ? "full setting" : "default setting");
-    const Context context{mnist, flags, seeds, full};
-    const std::vector<std::pair<std::string, void (*)(const Context&)>> experiments = {
+    const sample::Context context{mnist, flags, seeds, full};
+    const std::vector<sample::Experiment> experiments = {
         {"optimizers", compare_optimizers},
         {"init", compare_inits},
         {"batchnorm", compare_batchnorm},
         {"standardize", compare_standardization},
     };
-    try {
-        for (const auto& [name, run] : experiments) {
-            if (experiment != "all" && experiment != name) continue;
-            const auto start = std::chrono::steady_clock::now();
-            run(context);
-            fmt::print("[{} took {:.0f} s]\n\n", name,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-            std::fflush(stdout);
-        }
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "error: {}\n", e.what());
-        return 1;
-    }
+    return sample::run_experiments(experiment, experiments, context);
 }

@@ -6,10 +6,13 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sample {
@@ -159,6 +162,36 @@ inline std::vector<double> mean_curve(const std::vector<std::vector<double>>& cu
     for (const std::vector<double>& curve : curves)
         for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += curve[i] / static_cast<double>(curves.size());
     return mean;
+}
+
+/// What every experiment of a sample with several (learning_rates, learning_techniques) gets.
+struct Context {
+    const xg::data::Split& mnist;
+    const Flags& flags;
+    std::size_t seeds;  // runs of every setting, from seeds 0, 1, ...
+    bool full;          // the seeds' full setting where the default is shorter
+};
+
+using Experiment = std::pair<std::string, void (*)(const Context&)>;
+
+/// Runs the experiment named `chosen` (or all of them for "all"), each followed by the time it took; an error
+/// ends the program with its message.
+inline int run_experiments(const std::string& chosen, const std::vector<Experiment>& experiments,
+                           const Context& context) {
+    try {
+        for (const auto& [name, run] : experiments) {
+            if (chosen != "all" && chosen != name) continue;
+            const auto start = std::chrono::steady_clock::now();
+            run(context);
+            fmt::print("[{} took {:.0f} s]\n\n", name,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            std::fflush(stdout);
+        }
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
+    return 0;
 }
 
 /// The confusion matrix of the model's predictions on `data`.
