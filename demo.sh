@@ -10,5 +10,5 @@ mnist=$(scripts/fetch_mnist.sh)
 configure build --buildtype=release
 meson compile -C build mnist_two_layer
 
-echo "== samples/mnist_two_layer.cpp: 784-50-10 ReLU network, SGD lr 0.1, batches of 100 (seed 003)"
+echo "== samples/mnist_two_layer.cpp: 784-50-10 ReLU network, SGD lr 0.09, batches of 100 (seed 003)"
 build/samples/mnist_two_layer --data-dir "$mnist" "$@"
