@@ -129,15 +129,16 @@ Var extremum(const char* op, const Var& a0, const Var& b0, Pick pick, Wins wins)
 }
 }  // namespace
 
+// A NaN on either side gives NaN, as in PyTorch (std::max would keep whichever side it compared first).
 Var maximum(const Var& a, const Var& b) {
     return extremum(
-        "maximum", a, b, [](const auto& x, const auto& y) { return xt::maximum(x, y); },
+        "maximum", a, b, [](const auto& x, const auto& y) { return xt::where(y != y, y, xt::where(x < y, y, x)); },
         [](const auto& x, const auto& y) { return x > y; });
 }
 
 Var minimum(const Var& a, const Var& b) {
     return extremum(
-        "minimum", a, b, [](const auto& x, const auto& y) { return xt::minimum(x, y); },
+        "minimum", a, b, [](const auto& x, const auto& y) { return xt::where(y != y, y, xt::where(y < x, y, x)); },
         [](const auto& x, const auto& y) { return x < y; });
 }
 
@@ -201,7 +202,12 @@ Var relu_backward(const Var& g, const Var& x, double slope) {
 
 Var relu(const Var& x) {
     require_defined("relu", x);
-    return record("relu", map_unary(x, [](const auto& a) { return xt::maximum(a, value_t<decltype(a)>(0)); }), {x},
+    // a <= 0 is false for NaN, which passes through as in PyTorch.
+    return record("relu", map_unary(x, [](const auto& a) {
+                      using T = value_t<decltype(a)>;
+                      return xt::where(a <= T(0), T(0), a);
+                  }),
+                  {x},
                   [](Backward& bw) { bw.add(0, relu_backward(bw.grad, bw.input(0), 0.0)); });
 }
 

@@ -3,6 +3,7 @@
 #include "check.hpp"
 
 #include <cmath>
+#include <limits>
 
 using xg::Var;
 using Inputs = std::vector<Var>;
@@ -162,6 +163,29 @@ TEST_CASE("float32 graphs are checked in float64") {
     const Var x = xg::randn({4, 3}, g).set_requires_grad();
     const Var w = xg::randn({3, 2}, g).set_requires_grad();
     check::gradient([](const Inputs& v) { return xg::tanh(xg::matmul(v[0], v[1])); }, {x, w});
+}
+
+TEST_CASE("NaN passes through relu, leaky_relu, maximum and minimum, as in PyTorch") {
+    const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+    const auto values = [](const Var& v) { return std::vector<double>(v.value<double>().begin(), v.value<double>().end()); };
+    const Var x(xt::xarray<double>{nan, -inf, -1.0, 0.0, 2.0, inf});
+    const std::vector<double> relu = values(xg::relu(x)), leaky = values(xg::leaky_relu(x, 0.1));
+    CHECK(std::isnan(relu[0]));
+    CHECK(std::vector<double>(relu.begin() + 1, relu.end()) == std::vector<double>{0.0, 0.0, 0.0, 2.0, inf});
+    CHECK(std::isnan(leaky[0]));
+    CHECK(leaky[2] == doctest::Approx(-0.1));
+    const Var zero(xt::xarray<double>{0.0}), not_a_number(xt::xarray<double>{nan});
+    for (const Var& v : {xg::maximum(not_a_number, zero), xg::maximum(zero, not_a_number),
+                         xg::minimum(not_a_number, zero), xg::minimum(zero, not_a_number)})
+        CHECK(std::isnan(v.value<double>()(0)));
+    // Broadcast against a column, with the ordinary cases beside the NaN.
+    const Var column = xg::reshape(Var(xt::xarray<double>{1.0, nan}), {2, 1});
+    const xt::xarray<double> largest = xg::maximum(column, Var(xt::xarray<double>{0.0, 3.0})).value<double>();
+    CHECK(largest(0, 0) == 1.0);
+    CHECK(largest(0, 1) == 3.0);
+    CHECK(std::isnan(largest(1, 0)));
+    CHECK(std::isnan(largest(1, 1)));
+    CHECK(xg::minimum(column, Var(xt::xarray<double>{0.0, 3.0})).value<double>()(0, 0) == 0.0);
 }
 
 TEST_CASE("forward values by hand") {
