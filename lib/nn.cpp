@@ -16,6 +16,8 @@ Tensor softmax_value(const Tensor& x, std::size_t axis, bool log) {
         using A = std::decay_t<decltype(a)>;
         using T = value_t<A>;
         A r = A::from_shape(a.shape());
+        // An empty axis has nothing to normalize: the result is as empty as x (PyTorch's too).
+        if (s.n == 0) return r;
         for (std::size_t o = 0; o < s.outer; ++o)
             for (std::size_t i = 0; i < s.inner; ++i) {
                 const T* p = a.data() + o * s.n * s.inner + i;
@@ -40,6 +42,7 @@ void check_logits(const char* op, const Var& logits, std::size_t rows) {
     if (logits.dim() != 2)
         throw ShapeError(fmt::format("{}: logits must be 2-D (batch, classes), got {}", op, to_string(logits.shape())));
     if (logits.shape()[0] == 0) throw ShapeError(fmt::format("{}: empty batch, logits {}", op, to_string(logits.shape())));
+    if (logits.shape()[1] == 0) throw ShapeError(fmt::format("{}: no classes, logits {}", op, to_string(logits.shape())));
     if (rows != logits.shape()[0])
         throw ShapeError(fmt::format("{}: {} targets for logits of shape {}", op, rows, to_string(logits.shape())));
 }

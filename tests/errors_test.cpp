@@ -114,3 +114,22 @@ TEST_CASE("an error inside backward leaves the variables usable") {
     xg::sum(x * x).backward();
     CHECK(x.grad().value<double>() == xt::xarray<double>{0.0, 8.0});
 }
+
+TEST_CASE("ops over an empty axis give an empty result or a ShapeError, never a read past the end") {
+    // softmax and log_softmax over an empty axis: as empty as the input (PyTorch's too), and differentiable.
+    for (const xg::Shape& shape : {xg::Shape{5, 0}, xg::Shape{0}}) {
+        const Var x = xg::zeros(shape, xg::Dtype::float64).set_requires_grad();
+        const Var p = xg::softmax(x), log_p = xg::log_softmax(x);
+        CHECK(p.shape() == shape);
+        CHECK(log_p.shape() == shape);
+        xg::sum(p + log_p).backward();
+        CHECK(x.grad().shape() == shape);
+    }
+    CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({5, 0}), {0, 0, 0, 0, 0}),
+                         "softmax_cross_entropy: no classes, logits (5, 0)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({5, 0}), filled({5, 0})),
+                         "softmax_cross_entropy: no classes, logits (5, 0)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::max(filled({5, 0}), 1), "max: axis 1 of shape (5, 0) is empty", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::mean(filled({0})), "mean: empty variable of shape (0,)", xg::ShapeError);
+    CHECK(xg::sum(filled({0})).item() == 0.0);
+}
