@@ -4,6 +4,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <optional>
 
@@ -50,6 +51,11 @@ Node::~Node() {
     }
 }
 
+Tape::Tape() : id([] {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1);
+}()) {}
+
 Tape& this_thread_tape() {
     thread_local Tape tape;
     return tape;
@@ -61,7 +67,7 @@ void Tape::record(const std::shared_ptr<Node>& node) {
         compact_at = std::max<std::size_t>(1024, 2 * entries.size());
     }
     node->seq = next_seq++;
-    node->tape = this;
+    node->tape_id = id;
     entries.push_back({node->seq, node});
 }
 
@@ -175,7 +181,7 @@ void Backward::add(std::size_t i, Var g) {
         return;
     }
     if (input.released) throw GraphError(released_message(input));
-    if (input.tape != &this_thread_tape())
+    if (input.tape_id != this_thread_tape().id)
         throw GraphError(fmt::format("backward: '{}' was recorded on another thread's tape; each thread can only "
                                      "run backward through the ops it recorded",
                                      input.op));
@@ -235,7 +241,7 @@ void sweep(const Var& root, const Var& seed, BackwardOptions options, LeafMode m
     }
     if (top.released) throw GraphError(released_message(top));
     Tape& tape = this_thread_tape();
-    if (top.tape != &tape)
+    if (top.tape_id != tape.id)
         throw GraphError(fmt::format("backward: '{}' was recorded on another thread's tape", top.op));
 
     auto at = std::lower_bound(tape.entries.begin(), tape.entries.end(), top.seq,

@@ -40,7 +40,9 @@ struct Node {
     const char* op = nullptr;  // nullptr for leaves
     std::string name;
     std::uint64_t seq = 0;  // position in creation order on its tape
-    Tape* tape = nullptr;
+    // The tape it was recorded on, by id: a finished thread's tape may be freed and a new thread's tape built at
+    // the same address, so an address would not tell them apart.
+    std::uint64_t tape_id = 0;
     bool requires_grad = false;
     bool released = false;  // backward already freed what the vjp needs
     bool capture = false;   // xg::grad wants this node's gradient
@@ -61,6 +63,8 @@ struct TapeEntry {
 /// Ops recorded on one thread, in creation order. It holds no ownership: the graph is owned by the outputs
 /// (each node owns its inputs), so dropping a loss frees its graph and the tape only forgets dead entries.
 struct Tape {
+    Tape();
+    const std::uint64_t id;  // unique for the process's life, never reused
     std::vector<TapeEntry> entries;
     std::uint64_t next_seq = 1;
     std::size_t compact_at = 1024;

@@ -3,6 +3,7 @@
 #include "check.hpp"
 
 #include <memory>
+#include <string>
 #include <thread>
 
 using xg::Var;
@@ -120,4 +121,21 @@ TEST_CASE("backward of a graph recorded on another thread is refused") {
     Var loss;
     std::thread([&] { loss = w * w; }).join();
     CHECK_THROWS_WITH_AS(loss.backward(), "backward: 'mul' was recorded on another thread's tape", xg::GraphError);
+
+    // Recorded by a thread that has finished, run by a new one: the new thread's tape may sit at the address the
+    // finished one's had, which must not make the graph look like its own. Many rounds, so that reuse happens.
+    for (int round = 0; round < 50; ++round) {
+        Var product;
+        std::thread([&] { product = w * w; }).join();
+        std::string message;
+        std::thread([&] {
+            try {
+                product.backward();
+            } catch (const xg::GraphError& e) {
+                message = e.what();
+            }
+        }).join();
+        REQUIRE(message == "backward: 'mul' was recorded on another thread's tape");
+    }
+    CHECK(!w.grad().defined());
 }
