@@ -266,7 +266,13 @@ Split load_mnist(const std::string& directory, bool scale, bool flatten_images) 
         throw DataError(fmt::format("load_mnist: no directory '{}'", directory));
     const auto part = [&](const std::string& prefix) {
         const std::string images = mnist_file(directory, prefix + "-images-idx3-ubyte");
-        Dataset d = load_idx(images, mnist_file(directory, prefix + "-labels-idx1-ubyte"));
+        const std::string labels = mnist_file(directory, prefix + "-labels-idx1-ubyte");
+        Dataset d = load_idx(images, labels);
+        // Digits are 0 to 9; anything else would only fail later, in a loss that cannot name the file.
+        for (std::size_t i = 0; i < d.labels.size(); ++i)
+            if (d.labels[i] > 9)
+                throw DataError(fmt::format("load_mnist: '{}': label {} at index {} is not a digit 0-9", labels,
+                                            d.labels[i], i));
         d.num_classes = 10;
         if (scale) d.inputs /= 255.0f;
         return flatten_images ? flatten(d) : d;
@@ -412,6 +418,8 @@ StandardScaler& StandardScaler::fit(const Dataset& train) {
     std_ = xt::xarray<float>::from_shape({features});
     const auto n = static_cast<double>(train.size());
     for (std::size_t f = 0; f < features; ++f) {
+        if (!std::isfinite(sum[f]) || !std::isfinite(square[f]))
+            throw DataError(fmt::format("StandardScaler::fit: feature {} has a NaN or infinite value", f));
         const double mean = sum[f] / n;
         const double spread = std::sqrt(std::max(square[f] / n - mean * mean, 0.0));
         mean_(f) = static_cast<float>(mean);
@@ -434,6 +442,8 @@ MinMaxScaler& MinMaxScaler::fit(const Dataset& train) {
     const float* x = train.inputs.data();
     for (std::size_t r = 0; r < train.size(); ++r, x += features)
         for (std::size_t f = 0; f < features; ++f) {
+            if (!std::isfinite(x[f]))
+                throw DataError(fmt::format("MinMaxScaler::fit: feature {} of row {} is {}", f, r, x[f]));
             min_(f) = std::min(min_(f), x[f]);
             max_(f) = std::max(max_(f), x[f]);
         }

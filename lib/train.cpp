@@ -178,6 +178,7 @@ Var default_loss(const Var& output, const data::Batch& batch) {
 }
 
 Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size) {
+    if (data.size() == 0) throw DataError("predict: the dataset is empty");
     ModeGuard mode(model);
     model.eval();
     NoGradGuard no_grad;
@@ -189,6 +190,8 @@ Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size
 }
 
 Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunction& loss, std::size_t batch_size) {
+    // A mean over no rows would be NaN, which reads like a diverged model.
+    if (data.size() == 0) throw DataError("evaluate: the dataset is empty");
     ModeGuard mode(model);
     model.eval();
     NoGradGuard no_grad;

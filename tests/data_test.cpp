@@ -2,6 +2,9 @@
 // synthetic sets, splits without leakage, scalers fitted on training rows only, and the DataLoader.
 #include "check.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include <xtensor/xmath.hpp>
 #include <zlib.h>
 
@@ -193,6 +196,11 @@ TEST_CASE("load_mnist finds plain or gzip files, scales and flattens") {
     const data::Split raw = data::load_mnist(dir.path.string(), false, false);
     CHECK(raw.test.inputs.shape() == xg::Shape{3, 2, 2});
     CHECK(raw.test.inputs(2, 1, 1) == 11.0f);
+
+    // A label that is no digit is refused where it is read, naming the file and the index.
+    write(dir / "t10k-labels-idx1-ubyte", header(0x08, {3}) + Bytes{2, 10, 1});
+    CHECK(message_of([&] { data::load_mnist(dir.path.string()); }) ==
+          "load_mnist: '" + (dir / "t10k-labels-idx1-ubyte") + "': label 10 at index 1 is not a digit 0-9");
 }
 
 TEST_CASE("Debian's Fashion-MNIST files load as 60,000 + 10,000 gzip-compressed images") {
@@ -386,4 +394,13 @@ TEST_CASE("cache_directory: XGRAD_DATA_DIR, then XDG_CACHE_HOME/xgrad, then ~/.c
         else
             unsetenv(s.name.c_str());
     }
+}
+
+TEST_CASE("scalers refuse NaN and infinite features instead of passing them on") {
+    data::Dataset d = numbered(4);
+    d.inputs(2, 0) = std::nanf("");
+    CHECK(message_of([&] { data::StandardScaler().fit(d); }) ==
+          "StandardScaler::fit: feature 0 has a NaN or infinite value");
+    d.inputs(2, 0) = std::numeric_limits<float>::infinity();
+    CHECK(message_of([&] { data::MinMaxScaler().fit(d); }) == "MinMaxScaler::fit: feature 0 of row 2 is inf");
 }

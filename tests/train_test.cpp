@@ -306,3 +306,13 @@ TEST_CASE("a float64 model gets its batches in float64") {
     CHECK(h.epochs.back().train_loss < h.epochs.front().train_loss);
     CHECK(xg::predict(model, blobs).dtype() == xg::Dtype::float64);
 }
+
+TEST_CASE("evaluate and predict refuse an empty dataset instead of returning NaN") {
+    auto model = mlp(2, 4, 2, 41);
+    xg::Generator g(42);
+    const data::Dataset empty = data::make_blobs(0, 2, 2, g);
+    CHECK(check::error_message<xg::DataError>([&] { xg::evaluate(*model, empty); }) ==
+          "evaluate: the dataset is empty");
+    CHECK(check::error_message<xg::DataError>([&] { xg::predict(*model, empty); }) ==
+          "predict: the dataset is empty");
+}
