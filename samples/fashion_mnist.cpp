@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
 
     xg::set_num_threads(1);
     xg::data::Split fashion;
-    if (!sample::load_mnist(flags.data_dir, "install Fashion-MNIST with: apt-get install dataset-fashion-mnist", fashion))
+    if (!sample::load_mnist(flags.data_dir, fashion, "install Fashion-MNIST with: apt-get install dataset-fashion-mnist"))
         return 1;
     fmt::print("Fashion-MNIST: {} training and {} test images from {}\n", fashion.train.size(), fashion.test.size(),
                flags.data_dir);

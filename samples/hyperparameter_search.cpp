@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
 
     xg::set_num_threads(1);
     data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)", mnist))
+    if (!sample::load_mnist(flags.data_dir, mnist))
         return 1;
     std::vector<std::size_t> first(images);
     for (std::size_t i = 0; i < images; ++i) first[i] = i;

@@ -46,26 +46,6 @@ constexpr std::size_t seed_epochs = 30;       // what the seed's code trains for
 // "1.1, 1.09, 1.1": each seed's value, as short as it reads.
 std::string each(const std::vector<double>& values) { return fmt::format("{:.3g}", fmt::join(values, ", ")); }
 
-std::vector<double> one_to(std::size_t n) {
-    std::vector<double> x(n);
-    std::iota(x.begin(), x.end(), 1.0);
-    return x;
-}
-
-std::string verdict(std::size_t agreeing, std::size_t runs) {
-    return agreeing == runs ? "agrees" : agreeing == 0 ? "disagrees" : "agrees only partly";
-}
-
-// Writes `text` as the file `name` in the output directory and returns its path.
-std::string save(const sample::Flags& flags, const std::string& name, const std::string& text) {
-    const std::string path = sample::output_file(flags, name);
-    std::ofstream file(path);
-    file << text;
-    file.close();
-    if (!file) throw std::runtime_error("could not write " + path);
-    return path;
-}
-
 // Training ---------------------------------------------------------------------------------------------------------
 
 // Serves a loader's batches without end, epoch after epoch: the range tests need more than one epoch's worth.
@@ -179,7 +159,7 @@ std::vector<xg::plot::Series> mean_series(const std::vector<Schedule>& schedules
     std::vector<xg::plot::Series> series;
     for (std::size_t k = 0; k < schedules.size(); ++k) {
         const std::vector<double> mean = sample::mean_curve(curves[k]);
-        series.push_back({prefix + schedules[k].label, one_to(mean.size()), mean});
+        series.push_back({prefix + schedules[k].label, sample::one_to(mean.size()), mean});
     }
     return series;
 }
@@ -467,19 +447,20 @@ void range_test(const sample::Context& c) {
                "  one epoch at each rate (the seed's code counts epochs, not batches), the whole training set's loss "
                "after it:\n    lowest at {}{} -> the unit {} explain it\n",
                each(epoch_lowest), falling_note(epoch_falling, c.seeds), unit_explains ? "would" : "does not");
-    fmt::print("  the setting of the seed's code, a 1-4-1 sigmoid regression of chapter 9's curve (batches of 10, 100 "
-               "epochs a rate):\n    lowest at {}{}, rule {} -> {} the seed's\n",
-               each(chapter9_lowest), falling_note(chapter9_falling, c.seeds), sample::mean_and_range(chapter9_chosen, 2),
-               network_explains ? "near" : "not near");
+    fmt::print(
+        "  the setting of the seed's code, a 1-4-1 sigmoid regression of chapter 9's curve (batches of 10, 100 "
+        "epochs a rate):\n    lowest at {}{}, rule {} -> {} the seed's\n",
+        each(chapter9_lowest), falling_note(chapter9_falling, c.seeds), sample::mean_and_range(chapter9_chosen, 2),
+        network_explains ? "near" : "not near");
     if (network_explains && !unit_explains)
         fmt::print("  so the seed's numbers belong to its small regression network; on MNIST the stepped test "
                    "mostly measures how far training has got\n");
 
-    const std::string csv = save(c.flags, "range_test.csv",
+    const std::string csv = sample::save(c.flags, "range_test.csv",
                                  "sweep,seed,lr,log10_lr,loss\n" + sweep_rows("table4", sweeps) +
                                      sweep_rows("epoch_per_rate", by_epoch) +
                                      sweep_rows("chapter9_regression", chapter9));
-    const std::string find_file = save(c.flags, "find_lr.csv", find_csv);
+    const std::string find_file = sample::save(c.flags, "find_lr.csv", find_csv);
 
     // The curves against log10(lr) as the seed draws them, without the last (diverged) point of each.
     std::vector<xg::plot::Series> lines;
@@ -547,7 +528,7 @@ void compare_rates(const sample::Context& c) {
         half_best += best.back() == "0.5";
     }
     fmt::print("ends best, each seed: {}   seed 000: 0.5 ends best -> {}\n", fmt::join(best, ", "),
-               verdict(half_best, c.seeds));
+               sample::verdict(half_best, c.seeds));
 
     // 0.5 against 0.8: who leads after the first epoch, and from which epoch on 0.5 stays ahead to the end.
     const std::vector<std::vector<double>>& half = curves[2];
@@ -563,11 +544,12 @@ void compare_rates(const sample::Context& c) {
         gaps.push_back(half[seed].back() - high[seed].back());
     }
     fmt::print("0.8 ahead of 0.5 after epoch 1: {} of {} seeds   seed 000: 0.8 rises faster at first -> {}\n",
-               fast_start, c.seeds, verdict(fast_start, c.seeds));
-    fmt::print("0.5 ahead of 0.8 from then to the end: {} (mean curves: {})   seed 000: by epoch 10, then stays above "
-               "-> {}\n",
-               fmt::join(overtakes, ", "), epoch_or_never(ahead_from(sample::mean_curve(half), sample::mean_curve(high))),
-               verdict(by_ten, c.seeds));
+               fast_start, c.seeds, sample::verdict(fast_start, c.seeds));
+    fmt::print(
+        "0.5 ahead of 0.8 from then to the end: {} (mean curves: {})   seed 000: by epoch 10, then stays above "
+        "-> {}\n",
+        fmt::join(overtakes, ", "), epoch_or_never(ahead_from(sample::mean_curve(half), sample::mean_curve(high))),
+        sample::verdict(by_ten, c.seeds));
 
     // Why the order of 0.5 and 0.8 can differ from the seed's: compare their gap with the noise of one accuracy.
     double spread = 0.0;
@@ -585,7 +567,7 @@ void compare_rates(const sample::Context& c) {
                    : "a real difference");
 
     const std::string csv =
-        save(c.flags, "rates.csv", "lr,seed,epoch,test_accuracy\n" + curve_rows("", schedules, curves));
+        sample::save(c.flags, "rates.csv", "lr,seed,epoch,test_accuracy\n" + curve_rows("", schedules, curves));
     const std::string svg = sample::output_file(c.flags, "rates.svg");
     xg::plot::line_chart(mean_series(schedules, curves, "lr "), svg,
                          {fmt::format("batch {}: test accuracy (mean of {} seeds)", seed_batch_size, c.seeds), "epoch",
@@ -669,7 +651,7 @@ void compare_batch_sizes(const sample::Context& c) {
                "batch 32 {}\n",
                sample::mean_and_range(peaks[0], 2), sample::mean_and_range(peaks[1], 2));
     fmt::print("peak higher at batch 32 in {} of {} seeds   seed 001: a larger rate goes with a larger batch -> {}\n",
-               agreeing, c.seeds, verdict(agreeing, c.seeds));
+               agreeing, c.seeds, sample::verdict(agreeing, c.seeds));
     fmt::print("  (the chapter seed 001 summarizes, ai-edu 12.3, finds 0.5 best at batch 32 and 0.1 best at batch 16, "
                "after 30 epochs)\n");
 
@@ -677,7 +659,7 @@ void compare_batch_sizes(const sample::Context& c) {
     xg::plot::line_chart(by_rate, files.back(),
                          {fmt::format("final test accuracy after {} epochs (mean of {} seeds)", epochs, c.seeds),
                           "learning rate", "test accuracy (%)"});
-    fmt::print("wrote {} and {}\n", save(c.flags, "batch_size.csv", csv), fmt::join(files, ", "));
+    fmt::print("wrote {} and {}\n", sample::save(c.flags, "batch_size.csv", csv), fmt::join(files, ", "));
 }
 
 // decay ------------------------------------------------------------------------------------------------------------
@@ -751,7 +733,7 @@ void compare_decay(const sample::Context& c) {
     };
     fmt::print("step decay above fixed 0.1 at the end: {} of {} seeds   seed 000: start larger, go smaller later -> "
                "{}\n",
-               wins(1, 0), c.seeds, verdict(wins(1, 0), c.seeds));
+               wins(1, 0), c.seeds, sample::verdict(wins(1, 0), c.seeds));
     // Why the step schedule loses: the epoch from which its accuracy no longer moves, and its rate by then.
     const std::vector<double> stepped = sample::mean_curve(curves[1]);
     std::size_t still = stepped.size();
@@ -762,7 +744,7 @@ void compare_decay(const sample::Context& c) {
                    still + 1, step.lr_at(still * batches), static_cast<double>(batches) / 50);
     fmt::print("Ng from 0.8 above fixed 0.5 at the end: {} of {} seeds   seed 000: start larger, go smaller later -> "
                "{}\n",
-               wins(3, 2), c.seeds, verdict(wins(3, 2), c.seeds));
+               wins(3, 2), c.seeds, sample::verdict(wins(3, 2), c.seeds));
     std::vector<double> fixed_wobble, ng_wobble;
     std::size_t calmer = 0;
     for (std::size_t seed = 0; seed < c.seeds; ++seed) {
@@ -770,12 +752,14 @@ void compare_decay(const sample::Context& c) {
         ng_wobble.push_back(wobble(curves[3][seed]));
         calmer += ng_wobble.back() < fixed_wobble.back();
     }
-    fmt::print("accuracy change per epoch over the last 5: Ng {}, fixed 0.5 {}; Ng calmer in {} of {} seeds   "
-               "seed 004: decay damps the oscillation near the minimum -> {}\n",
-               sample::mean_and_range(ng_wobble), sample::mean_and_range(fixed_wobble), calmer, c.seeds, verdict(calmer, c.seeds));
+    fmt::print(
+        "accuracy change per epoch over the last 5: Ng {}, fixed 0.5 {}; Ng calmer in {} of {} seeds   "
+        "seed 004: decay damps the oscillation near the minimum -> {}\n",
+        sample::mean_and_range(ng_wobble), sample::mean_and_range(fixed_wobble), calmer, c.seeds,
+        sample::verdict(calmer, c.seeds));
 
     const std::string csv =
-        save(c.flags, "decay.csv", "schedule,seed,epoch,test_accuracy\n" + curve_rows("", schedules, curves));
+        sample::save(c.flags, "decay.csv", "schedule,seed,epoch,test_accuracy\n" + curve_rows("", schedules, curves));
     const std::string svg = sample::output_file(c.flags, "decay.svg");
     xg::plot::line_chart(mean_series(schedules, curves, ""), svg,
                          {fmt::format("batch {}: test accuracy (mean of {} seeds)", seed_batch_size, c.seeds), "epoch",
@@ -792,31 +776,26 @@ int main(int argc, char** argv) {
     std::string experiment = "all";
     std::size_t seeds = 3;
     bool full = false;
-    CLI::App app("Seeds 000/001/004 on learning rates: the stepped range test and find_lr, rates and batch sizes, "
-                 "step and inverse-time decay, on MNIST's 784-64-16-10 network");
-    app.add_option("--experiment", experiment, "which experiment to run")
-        ->check(CLI::IsMember({"range_test", "rates", "batch_size", "decay", "all"}))
-        ->capture_default_str();
-    app.add_option("--seeds", seeds, "runs of every setting, from seeds 0, 1, ...")
-        ->check(sample::positive())
-        ->capture_default_str();
-    app.add_flag("--full", full, "the seed code's 30 epochs where the default trains fewer (rates, batch_size, decay)");
-    sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
-    sample::add_out_flag(app, flags);
-    CLI11_PARSE(app, argc, argv);
-
-    xg::set_num_threads(1);
-    data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)", mnist))
-        return 1;
-    fmt::print("MNIST: {} training and {} test images from {}; {} seed(s); {}\n\n", mnist.train.size(),
-               mnist.test.size(), flags.data_dir, seeds, full ? "full setting" : "default setting");
-    const sample::Context context{mnist, flags, seeds, full};
     const std::vector<sample::Experiment> experiments = {
         {"range_test", range_test},
         {"rates", compare_rates},
         {"batch_size", compare_batch_sizes},
         {"decay", compare_decay},
     };
+    CLI::App app("Seeds 000/001/004 on learning rates: the stepped range test and find_lr, rates and batch sizes, "
+                 "step and inverse-time decay, on MNIST's 784-64-16-10 network");
+    sample::add_experiment_flags(app, experiment, experiments, seeds, full,
+                                 "the seed code's 30 epochs where the default trains fewer (rates, batch_size, decay)");
+    sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
+    sample::add_out_flag(app, flags);
+    CLI11_PARSE(app, argc, argv);
+
+    xg::set_num_threads(1);
+    data::Split mnist;
+    if (!sample::load_mnist(flags.data_dir, mnist))
+        return 1;
+    fmt::print("MNIST: {} training and {} test images from {}; {} seed(s); {}\n\n", mnist.train.size(),
+               mnist.test.size(), flags.data_dir, seeds, full ? "full setting" : "default setting");
+    const sample::Context context{mnist, flags, seeds, full};
     return sample::run_experiments(experiment, experiments, context);
 }

@@ -89,27 +89,7 @@ std::vector<double> below(std::vector<double> curve, double top) {
     return curve;
 }
 
-std::vector<double> one_to(std::size_t n) {
-    std::vector<double> x(n);
-    std::iota(x.begin(), x.end(), 1.0);
-    return x;
-}
-
-// Writes `text` as the file `name` in the output directory and returns its path.
-std::string save(const sample::Flags& flags, const std::string& name, const std::string& text) {
-    const std::string path = sample::output_file(flags, name);
-    std::ofstream file(path);
-    file << text;
-    file.close();
-    if (!file) throw std::runtime_error("could not write " + path);
-    return path;
-}
-
 std::string seeds_text(std::size_t seeds) { return seeds == 1 ? "1 seed" : fmt::format("{} seeds", seeds); }
-
-std::string verdict(std::size_t agreeing, std::size_t runs) {
-    return agreeing == runs ? "agrees" : agreeing == 0 ? "disagrees" : "agrees only partly";
-}
 
 // Networks -----------------------------------------------------------------------------------------------------------
 
@@ -244,8 +224,8 @@ struct RaceResult {
 
 // Trains every contender from every seed on the book's network, prints the loss table and the test accuracies,
 // and writes <name>_loss.csv, <name>_summary.csv and <name>_loss.svg (the book's smoothed curves, mean of seeds).
-std::vector<RaceResult> race(const sample::Context& c, const std::vector<Contender>& contenders, const std::string& name,
-                             const std::string& title) {
+std::vector<RaceResult> race(const sample::Context& c, const std::vector<Contender>& contenders,
+                             const std::string& name, const std::string& title) {
     const std::vector<std::size_t> marks = {1, 100, 500, 1000, 1500, 2000};
     fmt::print("loss: the mean of the 100 batches up to the iteration (iteration 1: its batch), mean of {};\n"
                "test accuracy after the last iteration: mean [min–max] of the seeds\n\n{:<24}",
@@ -289,7 +269,7 @@ std::vector<RaceResult> race(const sample::Context& c, const std::vector<Contend
         std::fflush(stdout);
         const std::vector<double> curve = sample::mean_curve(smoothed);
         clipped = clipped || *std::max_element(curve.begin(), curve.end()) > top;
-        curves.push_back({contender.name, one_to(book_iterations), below(curve, top)});
+        curves.push_back({contender.name, sample::one_to(book_iterations), below(curve, top)});
         results.push_back(result);
     }
     const std::string svg = sample::output_file(c.flags, name + "_loss.svg");
@@ -297,8 +277,8 @@ std::vector<RaceResult> race(const sample::Context& c, const std::vector<Contend
                          {fmt::format("{}: smoothed loss, mean of {}{}", title, seeds_text(c.seeds),
                                       clipped ? fmt::format(" (above {} not drawn)", top) : ""),
                           "iteration", "loss"});
-    fmt::print("\nwrote {}, {} and {}\n", save(c.flags, name + "_loss.csv", loss_csv),
-               save(c.flags, name + "_summary.csv", summary_csv), svg);
+    fmt::print("\nwrote {}, {} and {}\n", sample::save(c.flags, name + "_loss.csv", loss_csv),
+               sample::save(c.flags, name + "_summary.csv", summary_csv), svg);
     return results;
 }
 
@@ -362,7 +342,8 @@ void momentum_learning_rates(const sample::Context& c) {
     fmt::print("\n{:<8} {:<25} {}\n", "", fmt::format("test accuracy, epoch {}", epochs),
                "dead hidden ReLUs (of 50; 0 for every training image)");
     for (std::size_t k = 0; k < lrs.size(); ++k)
-        fmt::print("lr={:<5} {:<25} {}\n", lrs[k], sample::mean_and_range(at_epoch(k, epochs)), sample::mean_and_range(dead[k], 1));
+        fmt::print("lr={:<5} {:<25} {}\n", lrs[k], sample::mean_and_range(at_epoch(k, epochs)),
+                   sample::mean_and_range(dead[k], 1));
 
     // "About 0.2" read as at most 0.25: from which epoch on does every seed stay there?
     std::size_t settled = epochs + 1;
@@ -385,13 +366,13 @@ void momentum_learning_rates(const sample::Context& c) {
 
     std::vector<xg::plot::Series> curves;
     for (std::size_t k = 0; k < lrs.size(); ++k)
-        curves.push_back({fmt::format("lr={}", lrs[k]), one_to(epochs), sample::mean_curve(test_accuracy[k])});
-    curves.push_back({"chance (0.1)", one_to(epochs), std::vector<double>(epochs, 0.1)});
+        curves.push_back({fmt::format("lr={}", lrs[k]), sample::one_to(epochs), sample::mean_curve(test_accuracy[k])});
+    curves.push_back({"chance (0.1)", sample::one_to(epochs), std::vector<double>(epochs, 0.1)});
     const std::string svg = sample::output_file(c.flags, "momentum_lr.svg");
     xg::plot::line_chart(curves, svg,
                          {fmt::format("two-layer net, Momentum 0.9: test accuracy (mean of {})", seeds_text(c.seeds)),
                           "epoch", "test accuracy"});
-    fmt::print("wrote {} and {}\n", save(c.flags, "momentum_lr.csv", csv), svg);
+    fmt::print("wrote {} and {}\n", sample::save(c.flags, "momentum_lr.csv", csv), svg);
 }
 
 void compare_optimizers(const sample::Context& c) {
@@ -412,13 +393,14 @@ void compare_optimizers(const sample::Context& c) {
     // The seed's claim is about the book's four methods; RMSprop is compared with SGD on its own.
     const auto [slowest, least_accurate] = seeds_where_worst({results[0], results[1], results[2], results[4]}, 0);
     const auto [rmsprop_slower, rmsprop_less_accurate] = seeds_where_worst({results[0], results[3]}, 1);
-    fmt::print("\nseed 002: of its four methods, SGD learns the least efficiently and reaches the lowest accuracy\n"
-               "ours: among SGD, Momentum, AdaGrad and Adam, SGD ends with the highest loss in {}/{} seeds → {};\n"
-               "      with the lowest test accuracy in {}/{} → {}\n"
-               "      RMSprop (not in the seed's figure) ends above SGD's loss in {}/{} seeds, below its test accuracy "
-               "in {}/{}\n",
-               slowest, c.seeds, verdict(slowest, c.seeds), least_accurate, c.seeds, verdict(least_accurate, c.seeds),
-               rmsprop_slower, c.seeds, rmsprop_less_accurate, c.seeds);
+    fmt::print(
+        "\nseed 002: of its four methods, SGD learns the least efficiently and reaches the lowest accuracy\n"
+        "ours: among SGD, Momentum, AdaGrad and Adam, SGD ends with the highest loss in {}/{} seeds → {};\n"
+        "      with the lowest test accuracy in {}/{} → {}\n"
+        "      RMSprop (not in the seed's figure) ends above SGD's loss in {}/{} seeds, below its test accuracy "
+        "in {}/{}\n",
+        slowest, c.seeds, sample::verdict(slowest, c.seeds), least_accurate, c.seeds,
+        sample::verdict(least_accurate, c.seeds), rmsprop_slower, c.seeds, rmsprop_less_accurate, c.seeds);
     momentum_learning_rates(c);
 }
 
@@ -438,12 +420,14 @@ void compare_inits(const sample::Context& c) {
         he_lower += results[2].final_loss[seed] <= results[1].final_loss[seed];
         he_more_accurate += results[2].test_accuracy[seed] >= results[1].test_accuracy[seed];
     }
-    fmt::print("\nseed 002: std=0.01 does not learn at all (loss stays at 2.30); He learns best\n"
-               "ours: std=0.01 ends at loss {} (ln 10 = {:.4f}) in {}/{} seeds within 0.01 of ln 10 → {}\n"
-               "      He ends with a loss at most Xavier's in {}/{} seeds → {}; test accuracy at least Xavier's in "
-               "{}/{} → {}\n",
-               sample::mean_and_range(results[0].final_loss), std::log(10.0), stuck, c.seeds, verdict(stuck, c.seeds), he_lower, c.seeds,
-               verdict(he_lower, c.seeds), he_more_accurate, c.seeds, verdict(he_more_accurate, c.seeds));
+    fmt::print(
+        "\nseed 002: std=0.01 does not learn at all (loss stays at 2.30); He learns best\n"
+        "ours: std=0.01 ends at loss {} (ln 10 = {:.4f}) in {}/{} seeds within 0.01 of ln 10 → {}\n"
+        "      He ends with a loss at most Xavier's in {}/{} seeds → {}; test accuracy at least Xavier's in "
+        "{}/{} → {}\n",
+        sample::mean_and_range(results[0].final_loss), std::log(10.0), stuck, c.seeds, sample::verdict(stuck, c.seeds),
+        he_lower, c.seeds, sample::verdict(he_lower, c.seeds), he_more_accurate, c.seeds,
+        sample::verdict(he_more_accurate, c.seeds));
 }
 
 // 3. Batch Normalization ----------------------------------------------------------------------------------------------
@@ -501,8 +485,8 @@ void compare_batchnorm(const sample::Context& c) {
         std::array<std::vector<double>, 2> last;
         for (const bool batchnorm : {false, true})
             for (const std::vector<double>& curve : curves[k][batchnorm]) last[batchnorm].push_back(curve.back());
-        fmt::print("{:>9.3g}   {:<25} {:<25} {}/{}\n", weight_scales[k], sample::mean_and_range(last[0]), sample::mean_and_range(last[1]), ahead_here,
-                   c.seeds);
+        fmt::print("{:>9.3g}   {:<25} {:<25} {}/{}\n", weight_scales[k], sample::mean_and_range(last[0]),
+                   sample::mean_and_range(last[1]), ahead_here, c.seeds);
         std::fflush(stdout);
         bn_ahead += ahead_here;
         if (ahead_here < c.seeds) bn_behind.push_back(fmt::format("{:.3g}", weight_scales[k]));
@@ -533,8 +517,8 @@ void compare_batchnorm(const sample::Context& c) {
     xg::plot::line_chart({{"with BatchNorm", exponent, final_mean[1]}, {"without", exponent, final_mean[0]}}, svg,
                          {fmt::format("training accuracy after {} epochs (mean of {})", epochs, seeds_text(c.seeds)),
                           "-log10 W (initial weights N(0, W²); W = 1 on the left, 1e-4 on the right)", "accuracy"});
-    fmt::print("wrote {}, {} and {}\n", save(c.flags, "batchnorm_epochs.csv", epochs_csv),
-               save(c.flags, "batchnorm_summary.csv", summary_csv), svg);
+    fmt::print("wrote {}, {} and {}\n", sample::save(c.flags, "batchnorm_epochs.csv", epochs_csv),
+               sample::save(c.flags, "batchnorm_summary.csv", summary_csv), svg);
 }
 
 // 4. Standardizing the inputs -----------------------------------------------------------------------------------------
@@ -646,8 +630,8 @@ void compare_standardization(const sample::Context& c) {
     const auto row = [&](const std::string& label, const std::string& run, const std::string& train,
                          const std::string& test, const std::string& seed_says) {
         std::string line = fmt::format("{:<44} {:<25} {:<25} {}", label,
-                                       train.empty() ? "" : sample::mean_and_range(at(run, train, epochs)), sample::mean_and_range(at(run, test, epochs)),
-                                       seed_says);
+                                       train.empty() ? "" : sample::mean_and_range(at(run, train, epochs)),
+                                       sample::mean_and_range(at(run, test, epochs)), seed_says);
         line.erase(line.find_last_not_of(' ') + 1);
         fmt::print("{}\n", line);
     };
@@ -681,7 +665,7 @@ void compare_standardization(const sample::Context& c) {
         std::size_t count = 0;
         for (std::size_t seed = 0; seed < a.size(); ++seed) count += a[seed] > b[seed];
         return fmt::format("{:+.4f}, higher in {}/{} seeds → {}", mean_of(a) - mean_of(b), count, a.size(),
-                           verdict(count, a.size()));
+                           sample::verdict(count, a.size()));
     };
     fmt::print("\nseed 003: standardizing the whole set raises accuracy over none; per batch it is even lower\n"
                "than none\n"
@@ -701,14 +685,14 @@ void compare_standardization(const sample::Context& c) {
     };
     const std::string svg = sample::output_file(c.flags, "standardize_error.svg");
     xg::plot::line_chart(
-        {{"whole set", one_to(epochs), error_curve("whole set", "test")},
-         {"per batch, scored per batch", one_to(epochs), error_curve("per batch", "test, per batch")},
-         {"per batch, scored on raw (seed)", one_to(epochs), error_curve("per batch", "test, raw (seed)")},
-         {"raw", one_to(epochs), error_curve("raw", "test")}},
+        {{"whole set", sample::one_to(epochs), error_curve("whole set", "test")},
+         {"per batch, scored per batch", sample::one_to(epochs), error_curve("per batch", "test, per batch")},
+         {"per batch, scored on raw (seed)", sample::one_to(epochs), error_curve("per batch", "test, raw (seed)")},
+         {"raw", sample::one_to(epochs), error_curve("raw", "test")}},
         svg,
         {fmt::format("ThreeLayerNet_Op, AdaGrad: test error (mean of {})", seeds_text(c.seeds)), "epoch",
          "test error (1 - accuracy)"});
-    fmt::print("wrote {} and {}\n", save(c.flags, "standardize_epochs.csv", csv), svg);
+    fmt::print("wrote {} and {}\n", sample::save(c.flags, "standardize_epochs.csv", csv), svg);
 }
 
 }  // namespace
@@ -720,32 +704,27 @@ int main(int argc, char** argv) {
     std::string experiment = "all";
     std::size_t seeds = 3;
     bool full = false;
-    CLI::App app("Chapter 6 of Deep Learning from Scratch on MNIST: optimizers, initial weights, Batch Normalization "
-                 "and standardized inputs, beside seeds 002 and 003");
-    app.add_option("--experiment", experiment, "which experiment to run")
-        ->check(CLI::IsMember({"optimizers", "init", "batchnorm", "standardize", "all"}))
-        ->capture_default_str();
-    app.add_option("--seeds", seeds, "runs of every setting, from seeds 0, 1, ...")
-        ->check(sample::positive())
-        ->capture_default_str();
-    app.add_flag("--full", full,
-                 "the seeds' full setting where the default is shorter (Momentum's learning rates: 16 epochs)");
-    sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
-    sample::add_out_flag(app, flags);
-    CLI11_PARSE(app, argc, argv);
-
-    xg::set_num_threads(1);
-    data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)", mnist))
-        return 1;
-    fmt::print("MNIST: {} training and {} test images from {}; {}; {}\n\n", mnist.train.size(),
-               mnist.test.size(), flags.data_dir, seeds_text(seeds), full ? "full setting" : "default setting");
-    const sample::Context context{mnist, flags, seeds, full};
     const std::vector<sample::Experiment> experiments = {
         {"optimizers", compare_optimizers},
         {"init", compare_inits},
         {"batchnorm", compare_batchnorm},
         {"standardize", compare_standardization},
     };
+    CLI::App app("Chapter 6 of Deep Learning from Scratch on MNIST: optimizers, initial weights, Batch Normalization "
+                 "and standardized inputs, beside seeds 002 and 003");
+    sample::add_experiment_flags(
+        app, experiment, experiments, seeds, full,
+        "the seeds' full setting where the default is shorter (Momentum's learning rates: 16 epochs)");
+    sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
+    sample::add_out_flag(app, flags);
+    CLI11_PARSE(app, argc, argv);
+
+    xg::set_num_threads(1);
+    data::Split mnist;
+    if (!sample::load_mnist(flags.data_dir, mnist))
+        return 1;
+    fmt::print("MNIST: {} training and {} test images from {}; {}; {}\n\n", mnist.train.size(),
+               mnist.test.size(), flags.data_dir, seeds_text(seeds), full ? "full setting" : "default setting");
+    const sample::Context context{mnist, flags, seeds, full};
     return sample::run_experiments(experiment, experiments, context);
 }

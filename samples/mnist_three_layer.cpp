@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
 
     xg::set_num_threads(1);
     data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)", mnist))
+    if (!sample::load_mnist(flags.data_dir, mnist))
         return 1;
     xg::Generator generator(flags.seed);
     const data::Split split = data::random_split(mnist.train, 0.2, generator);

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
 
     xg::set_num_threads(1);
     xg::data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)", mnist))
+    if (!sample::load_mnist(flags.data_dir, mnist))
         return 1;
     fmt::print("MNIST: {} training and {} test images from {}\n", mnist.train.size(), mnist.test.size(),
                flags.data_dir);

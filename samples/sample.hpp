@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,7 +72,8 @@ inline std::string default_mnist_directory() {
 }
 
 /// Loads MNIST-format files, or explains what to run when they are missing or bad.
-inline bool load_mnist(const std::string& directory, const std::string& how_to_get, xg::data::Split& out) {
+inline bool load_mnist(const std::string& directory, xg::data::Split& out,
+                       const std::string& how_to_get = "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)") {
     try {
         out = xg::data::load_mnist(directory);
         return true;
@@ -164,6 +167,28 @@ inline std::vector<double> mean_curve(const std::vector<std::vector<double>>& cu
     return mean;
 }
 
+/// 1, 2, …, n: the epochs of an n-epoch curve.
+inline std::vector<double> one_to(std::size_t n) {
+    std::vector<double> x(n);
+    std::iota(x.begin(), x.end(), 1.0);
+    return x;
+}
+
+/// How a claim fared over the runs of several seeds.
+inline std::string verdict(std::size_t agreeing, std::size_t runs) {
+    return agreeing == runs ? "agrees" : agreeing == 0 ? "disagrees" : "agrees only partly";
+}
+
+/// Writes `text` as the file `name` in the output directory and returns its path.
+inline std::string save(const Flags& flags, const std::string& name, const std::string& text) {
+    const std::string path = output_file(flags, name);
+    std::ofstream file(path);
+    file << text;
+    file.close();
+    if (!file) throw std::runtime_error("could not write " + path);
+    return path;
+}
+
 /// What every experiment of a sample with several (learning_rates, learning_techniques) gets.
 struct Context {
     const xg::data::Split& mnist;
@@ -173,6 +198,21 @@ struct Context {
 };
 
 using Experiment = std::pair<std::string, void (*)(const Context&)>;
+
+/// --experiment (the name of one of `experiments`, or "all", the default), --seeds and --full.
+inline void add_experiment_flags(CLI::App& app, std::string& experiment, const std::vector<Experiment>& experiments,
+                                 std::size_t& seeds, bool& full, const std::string& full_help) {
+    std::vector<std::string> names;
+    for (const auto& [name, run] : experiments) names.push_back(name);
+    names.push_back("all");
+    app.add_option("--experiment", experiment, "which experiment to run")
+        ->check(CLI::IsMember(names))
+        ->capture_default_str();
+    app.add_option("--seeds", seeds, "runs of every setting, from seeds 0, 1, ...")
+        ->check(positive())
+        ->capture_default_str();
+    app.add_flag("--full", full, full_help);
+}
 
 /// Runs the experiment named `chosen` (or all of them for "all"), each followed by the time it took; an error
 /// ends the program with its message.
