@@ -290,7 +290,7 @@ std::string cache_directory() {
 // Synthetic sets -------------------------------------------------------------------------------------------------
 
 Dataset make_xor(std::size_t n, Generator& generator, double noise) {
-    xt::xarray<float> x = xt::zeros<float>({n, std::size_t{2}});
+    xt::xarray<float> x = xt::xarray<float>::from_shape({n, 2});
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t a = (i >> 1) & 1, b = i & 1;

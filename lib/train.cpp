@@ -247,7 +247,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     double best = std::numeric_limits<double>::infinity();  // for patience, which counts only min_delta gains
     std::size_t epochs_without_improvement = 0;
     double lowest = std::numeric_limits<double>::infinity();
-    const std::vector<Var> state = model_state(model);
+    const std::vector<Var> state = options.restore_best ? model_state(model) : std::vector<Var>{};
     std::vector<Var> best_state;
 
     for (std::size_t epoch = 1; epoch <= options.epochs && !history.interrupted; ++epoch) {
