@@ -34,7 +34,7 @@ void call(Gemm gemm, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
 // Row-major a is column-major aᵀ, so LAPACK solves aᵀ·y = bᵀ-shaped systems unless a is transposed first; b's k
 // columns must also be laid out column by column.
 template <class T, class Gesv>
-int lu_solve(Gesv gesv, std::size_t n, std::size_t k, T* a, T* b) {
+int lu_solve(Gesv gesv, std::size_t n, std::size_t k, const T* a, T* b) {
     if (n == 0 || k == 0) return 0;
     std::vector<T> a_columns(n * n), b_columns(n * k);
     for (std::size_t i = 0; i < n; ++i)
@@ -51,8 +51,8 @@ int lu_solve(Gesv gesv, std::size_t n, std::size_t k, T* a, T* b) {
 }
 }  // namespace
 
-int solve(std::size_t n, std::size_t k, float* a, float* b) { return lu_solve(sgesv_, n, k, a, b); }
-int solve(std::size_t n, std::size_t k, double* a, double* b) { return lu_solve(dgesv_, n, k, a, b); }
+int solve(std::size_t n, std::size_t k, const float* a, float* b) { return lu_solve(sgesv_, n, k, a, b); }
+int solve(std::size_t n, std::size_t k, const double* a, double* b) { return lu_solve(dgesv_, n, k, a, b); }
 
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b, float beta,
           float* c) {

@@ -11,9 +11,9 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
           const double* b, double beta, double* c);
 
 /// Overwrites the row-major n×k `b` with the solution of a·x = b for the row-major n×n `a` (LU with partial
-/// pivoting, LAPACK's gesv); `a` is overwritten by its factors. Returns 0, or i > 0 when U(i, i) is exactly zero
-/// (a is singular).
-int solve(std::size_t n, std::size_t k, float* a, float* b);
-int solve(std::size_t n, std::size_t k, double* a, double* b);
+/// pivoting, LAPACK's gesv, on a column-major copy of `a`). Returns 0, or i > 0 when U(i, i) is exactly zero (a is
+/// singular).
+int solve(std::size_t n, std::size_t k, const float* a, float* b);
+int solve(std::size_t n, std::size_t k, const double* a, double* b);
 
 }  // namespace xg::blas

@@ -105,8 +105,8 @@ Var solve(const Var& a0, const Var& b0) {
     const std::size_t n = sa[0], k = sb.size() == 2 ? sb[1] : 1;
     Tensor value = visit(tensor_of(a), [&](const auto& matrix) -> Tensor {
         using A = std::decay_t<decltype(matrix)>;
-        A factors = matrix, x = std::get<A>(tensor_of(b));
-        const int info = blas::solve(n, k, factors.data(), x.data());
+        A x = std::get<A>(tensor_of(b));
+        const int info = blas::solve(n, k, matrix.data(), x.data());
         if (info > 0)
             throw Error(fmt::format("solve: the {} matrix is singular (U({}, {}) of its LU factors is zero)",
                                     to_string(sa), info - 1, info - 1));
