@@ -1,4 +1,5 @@
 // .npz reading and writing with libzip, and checkpoints of models and optimizers on top of it.
+#include "element_count.hpp"
 #include "files.hpp"
 #include "node.hpp"
 #include "optim_access.hpp"
@@ -7,7 +8,11 @@
 
 #include <zip.h>
 
+#include <sys/stat.h>
+
 #include <bit>
+#include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -51,8 +56,10 @@ std::string npy_bytes(const Var& v) {
     return out;
 }
 
+using Fail = std::function<void(std::string)>;
+
 // The value of `key` in a .npy header dictionary, as written (up to the next ',' or the closing ')').
-std::string header_field(const std::string& header, const std::string& key, const std::function<void(std::string)>& fail) {
+std::string header_field(const std::string& header, const std::string& key, const Fail& fail) {
     const std::size_t at = header.find("'" + key + "'");
     if (at == std::string::npos) fail(fmt::format("header has no '{}'", key));
     std::size_t start = header.find(':', at);
@@ -64,60 +71,106 @@ std::string header_field(const std::string& header, const std::string& key, cons
     return header.substr(start, end - start);
 }
 
-Var parse_npy(const std::string& bytes, const std::function<void(std::string)>& fail) {
-    if (bytes.size() < 10 || bytes.compare(0, npy_magic_size, npy_magic, npy_magic_size) != 0)
-        fail(fmt::format("not a .npy array (no \\x93NUMPY magic at offset 0, {} bytes)", bytes.size()));
-    const auto byte = [&](std::size_t i) { return static_cast<std::size_t>(static_cast<unsigned char>(bytes[i])); };
-    const std::size_t major = byte(6);
-    std::size_t header_size, header_start;
-    if (major == 1) {
-        header_size = byte(8) | byte(9) << 8;
-        header_start = 10;
-    } else if (major == 2 || major == 3) {
-        if (bytes.size() < 12) fail(fmt::format("truncated header ({} bytes)", bytes.size()));
-        header_size = byte(8) | byte(9) << 8 | byte(10) << 16 | byte(11) << 24;
-        header_start = 12;
-    } else {
-        fail(fmt::format(".npy format version {} is not supported", major));
-        return Var();
+// One zip entry read in order, each request filled exactly or failed: no byte is allocated for data the entry
+// does not deliver.
+class EntryReader {
+public:
+    EntryReader(zip_file_t* file, std::uint64_t size, const Fail& fail) : file_(file), size_(size), fail_(fail) {}
+
+    void read(void* to, std::size_t count) {
+        auto* bytes = static_cast<char*>(to);
+        std::size_t got = 0;
+        while (got < count) {
+            const zip_int64_t n = zip_fread(file_, bytes + got, count - got);
+            if (n < 0) fail_(zip_file_strerror(file_));
+            if (n == 0) fail_(fmt::format("ends after {} bytes; its header says {}", offset_ + got, size_));
+            got += static_cast<std::size_t>(n);
+        }
+        offset_ += got;
     }
-    if (header_start + header_size > bytes.size())
-        fail(fmt::format("header runs to byte {} but the entry has {} bytes", header_start + header_size, bytes.size()));
-    const std::string header = bytes.substr(header_start, header_size);
+    std::string read(std::size_t count) {
+        std::string bytes(count, '\0');
+        read(bytes.data(), count);
+        return bytes;
+    }
+    // Reads past the last byte, which makes libzip check the CRC.
+    void finish() {
+        char past_end;
+        const zip_int64_t n = zip_fread(file_, &past_end, 1);
+        if (n < 0) fail_(zip_file_strerror(file_));
+        if (n > 0) fail_(fmt::format("holds more than the {} bytes its header says", size_));
+    }
+    std::uint64_t offset() const { return offset_; }
+    std::uint64_t size() const { return size_; }
+
+private:
+    zip_file_t* file_;
+    std::uint64_t size_;
+    std::uint64_t offset_ = 0;
+    const Fail& fail_;
+};
+
+// A .npy shape tuple, "()", "(3,)" or "(2, 3)": non-negative decimal extents only.
+Shape parse_shape(const std::string& text, const Fail& fail) {
+    Shape shape;
+    const auto malformed = [&] { fail(fmt::format("shape {} is malformed", text)); };
+    if (text.size() < 2 || text.front() != '(' || text.back() != ')') malformed();
+    std::size_t i = 1;
+    while (i + 1 < text.size()) {
+        while (i + 1 < text.size() && (text[i] == ' ' || text[i] == ',')) ++i;
+        if (i + 1 >= text.size()) break;
+        const std::size_t digits = text.find_first_not_of("0123456789", i);
+        if (digits == i) malformed();
+        const std::string extent = text.substr(i, digits - i);
+        errno = 0;
+        const unsigned long long n = std::strtoull(extent.c_str(), nullptr, 10);
+        if (errno == ERANGE) fail(fmt::format("shape {} has an extent past 2^64", text));
+        shape.push_back(static_cast<std::size_t>(n));
+        i = digits;
+    }
+    return shape;
+}
+
+Var read_npy(EntryReader& entry, const Fail& fail) {
+    if (entry.size() < 10) fail(fmt::format("not a .npy array ({} bytes, less than its preamble)", entry.size()));
+    const std::string preamble = entry.read(10);
+    if (preamble.compare(0, npy_magic_size, npy_magic, npy_magic_size) != 0)
+        fail("not a .npy array (no \\x93NUMPY magic at offset 0)");
+    const auto byte = [](const std::string& s, std::size_t i) {
+        return static_cast<std::size_t>(static_cast<unsigned char>(s[i]));
+    };
+    const std::size_t major = byte(preamble, 6);
+    std::size_t header_size = byte(preamble, 8) | byte(preamble, 9) << 8;
+    if (major == 2 || major == 3) {
+        const std::string rest = entry.read(2);
+        header_size |= byte(rest, 0) << 16 | byte(rest, 1) << 24;
+    } else if (major != 1) {
+        fail(fmt::format(".npy format version {} is not supported", major));
+    }
+    if (header_size > entry.size() - entry.offset())
+        fail(fmt::format("header runs to byte {} but the entry has {} bytes", entry.offset() + header_size,
+                         entry.size()));
+    const std::string header = entry.read(header_size);
 
     const std::string descr = header_field(header, "descr", fail);
-    Dtype dtype;
-    if (descr == "'<f4'")
-        dtype = Dtype::float32;
-    else if (descr == "'<f8'")
+    Dtype dtype = Dtype::float32;
+    if (descr == "'<f8'")
         dtype = Dtype::float64;
-    else {
+    else if (descr != "'<f4'")
         fail(fmt::format("dtype {} is not supported (only little-endian float32 '<f4' and float64 '<f8')", descr));
-        return Var();
-    }
     if (header_field(header, "fortran_order", fail) != "False") fail("Fortran-order arrays are not supported");
 
-    const std::string shape_text = header_field(header, "shape", fail);
-    Shape shape;
-    std::size_t elements = 1;
-    for (std::size_t i = 1; i + 1 < shape_text.size();) {
-        while (i + 1 < shape_text.size() && (shape_text[i] == ' ' || shape_text[i] == ',')) ++i;
-        if (i + 1 >= shape_text.size()) break;
-        char* end = nullptr;
-        const unsigned long long n = std::strtoull(shape_text.c_str() + i, &end, 10);
-        if (end == shape_text.c_str() + i) fail(fmt::format("shape {} is malformed", shape_text));
-        shape.push_back(static_cast<std::size_t>(n));
-        elements *= static_cast<std::size_t>(n);
-        i = static_cast<std::size_t>(end - shape_text.c_str());
-    }
-    const std::size_t item = dtype == Dtype::float32 ? 4 : 8;
-    const std::size_t data_start = header_start + header_size;
-    if (bytes.size() - data_start != elements * item)
+    const Shape shape = parse_shape(header_field(header, "shape", fail), fail);
+    const std::optional<std::size_t> elements = element_count(shape, item_bytes(dtype));
+    if (!elements) fail(fmt::format("shape {} is too large: its extents multiply past 2^63 bytes", to_string(shape)));
+    const std::uint64_t data_bytes = *elements * item_bytes(dtype);
+    if (entry.size() - entry.offset() != data_bytes)
         fail(fmt::format("{} {} needs {} data bytes from offset {}, the entry has {}", dtype_name(dtype),
-                         to_string(shape), elements * item, data_start, bytes.size() - data_start));
-    Tensor value = filled(dtype, shape, 0.0);
-    if (elements > 0)  // an empty array's data() may be null
-        visit(value, [&](auto& a) { std::memcpy(a.data(), bytes.data() + data_start, elements * item); });
+                         to_string(shape), data_bytes, entry.offset(), entry.size() - entry.offset()));
+    Tensor value = dtype == Dtype::float32 ? Tensor(empty_array<float>(shape)) : Tensor(empty_array<double>(shape));
+    if (data_bytes > 0)  // an empty array's data() may be null
+        visit(value, [&](auto& a) { entry.read(a.data(), data_bytes); });
+    entry.finish();
     return constant(std::move(value));
 }
 
@@ -151,31 +204,77 @@ void save_npz(const std::string& path, const Named<Var>& arrays) {
         contents.push_back(npy_bytes(v));
     }
 
-    write_atomically("save_npz", path, [&](const std::string& temporary) {
-        int code = 0;
-        Archive archive(zip_open(temporary.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code));
-        if (!archive) fail(fmt::format("cannot open '{}' for writing: {}", temporary, zip_code_message(code)));
-        for (std::size_t i = 0; i < arrays.size(); ++i) {
-            zip_source_t* source = zip_source_buffer(archive.get(), contents[i].data(), contents[i].size(), 0);
-            if (!source) fail(zip_strerror(archive.get()));
-            const zip_int64_t index =
-                zip_file_add(archive.get(), (arrays[i].first + npy_suffix).c_str(), source, ZIP_FL_ENC_UTF_8);
-            if (index < 0) {
-                zip_source_free(source);
-                fail(fmt::format("cannot add '{}': {}", arrays[i].first, zip_strerror(archive.get())));
-            }
-            // numpy.savez stores its arrays uncompressed; so do we.
-            zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0);
+    // The archive is built in memory, so that write_file saves it whole or not at all (libzip writing a file
+    // itself would leave its own temporary file behind when killed).
+    zip_error_t error;
+    zip_error_init(&error);
+    zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
+    if (!buffer) fail(fmt::format("cannot create an archive: {}", zip_error_strerror(&error)));
+    zip_source_keep(buffer);  // kept past zip_close, which writes into it
+    const std::unique_ptr<zip_source_t, void (*)(zip_source_t*)> owned(buffer, zip_source_free);
+    Archive archive(zip_open_from_source(buffer, ZIP_TRUNCATE, &error));
+    if (!archive) fail(fmt::format("cannot create an archive: {}", zip_error_strerror(&error)));
+    for (std::size_t i = 0; i < arrays.size(); ++i) {
+        zip_source_t* source = zip_source_buffer(archive.get(), contents[i].data(), contents[i].size(), 0);
+        if (!source) fail(zip_strerror(archive.get()));
+        const zip_int64_t index =
+            zip_file_add(archive.get(), (arrays[i].first + npy_suffix).c_str(), source, ZIP_FL_ENC_UTF_8);
+        if (index < 0) {
+            zip_source_free(source);
+            fail(fmt::format("cannot add '{}': {}", arrays[i].first, zip_strerror(archive.get())));
         }
-        if (zip_close(archive.get()) < 0) fail(fmt::format("cannot write: {}", zip_strerror(archive.get())));
-        archive.release();  // zip_close freed it
-    });
+        // numpy.savez stores its arrays uncompressed; so do we.
+        zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0);
+    }
+    if (zip_close(archive.get()) < 0) fail(fmt::format("cannot build the archive: {}", zip_strerror(archive.get())));
+    archive.release();  // zip_close freed it
+    contents.clear();
+
+    zip_stat_t stat;
+    std::string bytes;
+    if (zip_source_stat(buffer, &stat) == 0 && zip_source_open(buffer) == 0) {
+        bytes.resize(stat.size);
+        const zip_int64_t read = zip_source_read(buffer, bytes.data(), stat.size);
+        zip_source_close(buffer);
+        if (read != static_cast<zip_int64_t>(stat.size)) bytes.clear();
+    }
+    if (bytes.empty()) fail(fmt::format("cannot read the archive back: {}", zip_error_strerror(zip_source_error(buffer))));
+    write_file("save_npz", path, bytes);
 }
 
+namespace {
+
+// A deflated byte expands to at most 1032 bytes (RFC 1951: one 258-byte match per two bits at best). numpy
+// writes stored (savez) or deflated (savez_compressed) entries.
+constexpr std::uint64_t deflate_expansion = 1032;
+
+// What a zip entry may hold given the file it is in: outside bytes decide no allocation larger than this.
+std::uint64_t entry_size_bound(const zip_stat_t& stat, std::uint64_t file_size, const Fail& fail) {
+    constexpr auto needed = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
+    if ((stat.valid & needed) != needed) fail("its size or compression method is unknown");
+    if (stat.comp_size > file_size)
+        fail(fmt::format("claims {} compressed bytes in a file of {}", stat.comp_size, file_size));
+    if (stat.comp_method == ZIP_CM_STORE) return stat.comp_size;
+    if (stat.comp_method == ZIP_CM_DEFLATE) return stat.comp_size * deflate_expansion;
+    fail(fmt::format("compression method {} is not supported (numpy stores or deflates its entries)",
+                     stat.comp_method));
+    return 0;
+}
+
+}  // namespace
+
 Named<Var> load_npz(const std::string& path) {
+    struct stat file;
+    if (::stat(path.c_str(), &file) != 0)
+        throw Error(fmt::format("load_npz: cannot read '{}': {}", path, std::strerror(errno)));
+    if (!S_ISREG(file.st_mode)) throw Error(fmt::format("load_npz: '{}' is not a regular file", path));
     int code = 0;
     Archive archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
-    if (!archive) throw Error(fmt::format("load_npz: cannot read '{}': {}", path, zip_code_message(code)));
+    if (!archive) {
+        // libzip reports two entries of one name as "File already exists".
+        const std::string reason = code == ZIP_ER_EXISTS ? "two entries have the same name" : zip_code_message(code);
+        throw Error(fmt::format("load_npz: cannot read '{}': {}", path, reason));
+    }
     Named<Var> out;
     std::set<std::string> names;
     const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
@@ -184,28 +283,19 @@ Named<Var> load_npz(const std::string& path) {
         if (zip_stat_index(archive.get(), static_cast<zip_uint64_t>(i), 0, &stat) != 0)
             throw Error(fmt::format("load_npz: '{}' entry {}: {}", path, i, zip_strerror(archive.get())));
         const std::string entry = stat.name;
-        const auto fail = [&](const std::string& what) {
+        const Fail fail = [&](const std::string& what) {
             throw Error(fmt::format("load_npz: '{}' entry '{}': {}", path, entry, what));
         };
-        if (entry.size() <= npy_suffix.size() || entry.compare(entry.size() - npy_suffix.size(), npy_suffix.size(), npy_suffix) != 0)
-            fail("not a .npy entry");
-        std::string bytes(stat.size, '\0');
-        zip_file_t* file = zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(i), 0);
-        if (!file) fail(zip_strerror(archive.get()));
-        // Read to the end of the entry (one read past its size): libzip checks the CRC when it reaches it.
-        zip_uint64_t got = 0;
-        zip_int64_t n = 0;
-        char past_end;
-        while (got < stat.size && (n = zip_fread(file, bytes.data() + got, stat.size - got)) > 0)
-            got += static_cast<zip_uint64_t>(n);
-        if (n >= 0 && got == stat.size) n = zip_fread(file, &past_end, 1);
-        const std::string read_error = n < 0 ? zip_file_strerror(file) : "";
-        zip_fclose(file);
-        if (n < 0) fail(read_error);
-        if (got != stat.size || n != 0) fail(fmt::format("holds other than the {} bytes its header says", stat.size));
+        if (!entry.ends_with(npy_suffix) || entry.size() == npy_suffix.size()) fail("not a .npy entry");
         const std::string name = entry.substr(0, entry.size() - npy_suffix.size());
         if (!names.insert(name).second) fail("appears twice");
-        out.emplace_back(name, parse_npy(bytes, fail));
+        if (stat.size > entry_size_bound(stat, static_cast<std::uint64_t>(file.st_size), fail))
+            fail(fmt::format("claims {} bytes, more than its {} compressed bytes can hold", stat.size, stat.comp_size));
+        const std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> opened(
+            zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(i), 0), zip_fclose);
+        if (!opened) fail(zip_strerror(archive.get()));
+        EntryReader reader(opened.get(), stat.size, fail);
+        out.emplace_back(name, read_npy(reader, fail));
     }
     return out;
 }
@@ -280,6 +370,24 @@ double scalar(FileEntries& file, const std::string& name) {
     return file.expect(name, Shape{}, Dtype::float64).item();
 }
 
+// A learning rate as the optimizers accept one when constructed: a finite non-negative number.
+double learning_rate(FileEntries& file, const std::string& name) {
+    const double lr = scalar(file, name);
+    if (!(lr >= 0.0) || std::isinf(lr))
+        throw Error(fmt::format("load: '{}' entry '{}': a learning rate must be a non-negative number, got {}",
+                                file.path, name, lr));
+    return lr;
+}
+
+// A count of steps: a whole number from 0 to 2^53, up to which a double holds every integer.
+std::uint64_t step_count(FileEntries& file, const std::string& name) {
+    const double steps = scalar(file, name);
+    if (!(steps >= 0.0 && steps <= 0x1p53 && steps == std::floor(steps)))
+        throw Error(fmt::format("load: '{}' entry '{}': a step count must be a whole number from 0 to 2^53, got {}",
+                                file.path, name, steps));
+    return static_cast<std::uint64_t>(steps);
+}
+
 void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer* optimizer,
                      optim::LRScheduler* schedule) {
     FileEntries file{path, {}, {}};
@@ -303,11 +411,11 @@ void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimize
         auto& slots = OptimizerAccess::slots(*optimizer);
         const auto& groups = optimizer->param_groups();
         for (std::size_t g = 0; g < groups.size(); ++g) {
-            lrs.push_back(scalar(file, fmt::format("{}group{}.lr", optimizer_prefix, g)));
+            lrs.push_back(learning_rate(file, fmt::format("{}group{}.lr", optimizer_prefix, g)));
             for (std::size_t i = 0; i < groups[g].params.size(); ++i) {
                 const Var& p = groups[g].params[i];
                 const std::string prefix = optimizer_prefix + paths[g][i] + ".";
-                SlotLoad load{&slots[g][i], p, static_cast<std::uint64_t>(scalar(file, prefix + "step")), {}};
+                SlotLoad load{&slots[g][i], p, step_count(file, prefix + "step"), {}};
                 const auto& names = optimizer->state_names();
                 const bool stepped = !names.empty() && file.has(prefix + names.front());
                 if (stepped)
@@ -319,9 +427,9 @@ void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimize
     std::size_t schedule_steps = 0;
     std::vector<double> base_lrs;
     if (schedule) {
-        schedule_steps = static_cast<std::size_t>(scalar(file, schedule_prefix + "step"));
+        schedule_steps = step_count(file, schedule_prefix + "step");
         for (std::size_t g = 0; g < schedule->base_lrs().size(); ++g)
-            base_lrs.push_back(scalar(file, fmt::format("{}group{}.base_lr", schedule_prefix, g)));
+            base_lrs.push_back(learning_rate(file, fmt::format("{}group{}.base_lr", schedule_prefix, g)));
     }
     for (const auto& [name, v] : file.entries) {
         if (file.used.count(name)) continue;

@@ -3,7 +3,10 @@
 #include <xgrad/data.hpp>
 #include <xgrad/errors.hpp>
 
+#include "element_count.hpp"
+
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <numbers>
+#include <optional>
 
 namespace xg::data {
 
@@ -63,32 +67,70 @@ struct GzFile {
     void operator()(gzFile f) const { gzclose(f); }
 };
 
-// The whole (decompressed) content of a file.
-std::string read_all(const std::string& op, const std::string& path, bool& compressed) {
-    errno = 0;
-    std::unique_ptr<gzFile_s, GzFile> file(gzopen(path.c_str(), "rb"));
-    if (!file)
-        throw DataError(fmt::format("{}: cannot open '{}': {}", op, path,
-                                    errno ? std::strerror(errno) : "out of memory"));
-    gzbuffer(file.get(), 1 << 17);
-    std::string content;
-    char chunk[1 << 16];
-    for (;;) {
-        const int n = gzread(file.get(), chunk, sizeof chunk);
-        int code = Z_OK;
-        std::string message = gzerror(file.get(), &code);
-        if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-            // zlib puts the file name in front of its message; ours already names it.
-            if (message.starts_with(path + ": ")) message.erase(0, path.size() + 2);
-            throw DataError(fmt::format("{}: '{}': corrupt gzip data after {} decompressed bytes: {}", op, path,
-                                        content.size() + static_cast<std::size_t>(std::max(n, 0)), message));
-        }
-        if (n == 0) break;
-        content.append(chunk, static_cast<std::size_t>(n));
+// A deflated byte expands to at most 1032 bytes (RFC 1951: one 258-byte match per two bits at best).
+constexpr std::uint64_t deflate_expansion = 1032;
+
+// An IDX file read front to back through zlib, which passes plain files through unchanged. Offsets count
+// decompressed bytes.
+class IdxReader {
+public:
+    IdxReader(const std::string& op, const std::string& path) : op_(op), path_(path) {
+        struct stat info;
+        if (::stat(path.c_str(), &info) != 0)
+            throw DataError(fmt::format("{}: cannot open '{}': {}", op, path, std::strerror(errno)));
+        if (!S_ISREG(info.st_mode)) fail("not a regular file");
+        file_size_ = static_cast<std::uint64_t>(info.st_size);
+        errno = 0;
+        file_.reset(gzopen(path.c_str(), "rb"));
+        if (!file_)
+            throw DataError(fmt::format("{}: cannot open '{}': {}", op, path,
+                                        errno ? std::strerror(errno) : "out of memory"));
+        gzbuffer(file_.get(), 1 << 17);
     }
-    compressed = gzdirect(file.get()) == 0;
-    return content;
-}
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw DataError(fmt::format("{}: '{}': {}", op_, path_, what));
+    }
+
+    // Up to `count` bytes; fewer only at the end of the data.
+    std::size_t read(unsigned char* to, std::size_t count) {
+        std::size_t got = 0;
+        while (got < count) {
+            const int n = gzread(file_.get(), to + got, static_cast<unsigned>(std::min<std::size_t>(count - got, 1 << 30)));
+            int code = Z_OK;
+            std::string message = gzerror(file_.get(), &code);
+            // zlib hands out what it decompressed before a damaged or truncated part; the error comes with the
+            // read that finds nothing more.
+            if (n < 0 || (n == 0 && code != Z_OK && code != Z_STREAM_END)) {
+                // zlib puts the file name in front of its message; ours already names it.
+                if (message.starts_with(path_ + ": ")) message.erase(0, path_.size() + 2);
+                fail(fmt::format("corrupt gzip data after {} decompressed bytes: {}", offset_ + got, message));
+            }
+            if (n == 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        offset_ += got;
+        return got;
+    }
+
+    // What is left, counted without keeping it.
+    std::uint64_t skip_rest() {
+        std::uint64_t rest = 0;
+        unsigned char chunk[1 << 16];
+        for (std::size_t n; (n = read(chunk, sizeof chunk)) > 0;) rest += n;
+        return rest;
+    }
+
+    bool compressed() { return gzdirect(file_.get()) == 0; }
+    std::uint64_t file_size() const { return file_size_; }
+    std::uint64_t offset() const { return offset_; }
+
+private:
+    std::string op_, path_;
+    std::unique_ptr<gzFile_s, GzFile> file_;
+    std::uint64_t file_size_ = 0;
+    std::uint64_t offset_ = 0;
+};
 
 std::uint32_t big_endian_u32(const unsigned char* p) {
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
@@ -106,52 +148,9 @@ float element(const unsigned char* p) {
     return static_cast<float>(v);
 }
 
-IdxArray parse_idx(const std::string& op, const std::string& path) {
-    bool compressed = false;
-    const std::string content = read_all(op, path, compressed);
-    const auto* bytes = reinterpret_cast<const unsigned char*>(content.data());
-    const std::size_t size = content.size();
-    const std::string where = compressed ? " of the decompressed data" : "";
-    const auto fail = [&](const std::string& what) { throw DataError(fmt::format("{}: '{}': {}", op, path, what)); };
-
-    if (size < 4)
-        fail(fmt::format("truncated at byte {}{}: an IDX file starts with a 4-byte magic number", size, where));
-    if (bytes[0] != 0 || bytes[1] != 0)
-        fail(fmt::format("bad magic number 0x{:08x}: not an IDX file (its first two bytes must be zero)",
-                         big_endian_u32(bytes)));
-    const ElementType* type = std::find_if(std::begin(element_types), std::end(element_types),
-                                           [&](const ElementType& t) { return t.code == bytes[2]; });
-    if (type == std::end(element_types))
-        fail(fmt::format("bad magic number 0x{:08x}: unknown element type 0x{:02x} at byte 2", big_endian_u32(bytes),
-                         bytes[2]));
-    const std::size_t dims = bytes[3];
-    if (dims == 0) fail(fmt::format("bad magic number 0x{:08x}: zero dimensions at byte 3", big_endian_u32(bytes)));
-    const std::size_t header = 4 + 4 * dims;
-    if (size < header)
-        fail(fmt::format("truncated at byte {}{}: the header declares {} dimensions, which need {} bytes", size,
-                         where, dims, header));
-
-    Shape shape(dims);
-    std::size_t count = 1;
-    for (std::size_t d = 0; d < dims; ++d) {
-        shape[d] = big_endian_u32(bytes + 4 + 4 * d);
-        if (__builtin_mul_overflow(count, shape[d], &count))
-            fail(fmt::format("the dimensions in the header overflow: {}", to_string(shape)));
-    }
-    std::size_t expected = 0;
-    if (__builtin_mul_overflow(count, type->bytes, &expected) || __builtin_add_overflow(expected, header, &expected))
-        fail(fmt::format("the dimensions in the header overflow: {}", to_string(shape)));
-    if (size < expected)
-        fail(fmt::format("truncated at byte {}{}: shape {} of {} needs {} bytes", size, where, to_string(shape),
-                         type->name, expected));
-    if (size > expected)
-        fail(fmt::format("{} unexpected bytes after the data{}, which ends at byte {}: shape {} of {}",
-                         size - expected, where, expected, to_string(shape), type->name));
-
-    xt::xarray<float> values = xt::xarray<float>::from_shape(shape);
-    const unsigned char* data = bytes + header;
-    float* out = values.data();
-    switch (type->code) {
+// Converts `count` big-endian elements of `type` to floats.
+void convert(const ElementType& type, const unsigned char* data, std::size_t count, float* out) {
+    switch (type.code) {
         case 0x08: for (std::size_t i = 0; i < count; ++i) out[i] = data[i]; break;
         case 0x09: for (std::size_t i = 0; i < count; ++i) out[i] = element<std::int8_t>(data + i); break;
         case 0x0B: for (std::size_t i = 0; i < count; ++i) out[i] = element<std::int16_t>(data + 2 * i); break;
@@ -159,6 +158,67 @@ IdxArray parse_idx(const std::string& op, const std::string& path) {
         case 0x0D: for (std::size_t i = 0; i < count; ++i) out[i] = element<float>(data + 4 * i); break;
         default: for (std::size_t i = 0; i < count; ++i) out[i] = element<double>(data + 8 * i); break;
     }
+}
+
+// The header is read and checked against what the file can hold before anything is allocated for the data,
+// which is then converted as it is decompressed.
+IdxArray parse_idx(const std::string& op, const std::string& path) {
+    IdxReader file(op, path);
+    unsigned char magic[4];
+    const std::size_t got = file.read(magic, 4);
+    const std::string where = file.compressed() ? " of the decompressed data" : "";
+    if (got < 4)
+        file.fail(fmt::format("truncated at byte {}{}: an IDX file starts with a 4-byte magic number", got, where));
+    if (magic[0] != 0 || magic[1] != 0)
+        file.fail(fmt::format("bad magic number 0x{:08x}: not an IDX file (its first two bytes must be zero)",
+                              big_endian_u32(magic)));
+    const ElementType* type = std::find_if(std::begin(element_types), std::end(element_types),
+                                           [&](const ElementType& t) { return t.code == magic[2]; });
+    if (type == std::end(element_types))
+        file.fail(fmt::format("bad magic number 0x{:08x}: unknown element type 0x{:02x} at byte 2",
+                              big_endian_u32(magic), magic[2]));
+    const std::size_t dims = magic[3];
+    if (dims == 0)
+        file.fail(fmt::format("bad magic number 0x{:08x}: zero dimensions at byte 3", big_endian_u32(magic)));
+    const std::size_t header = 4 + 4 * dims;
+    std::vector<unsigned char> extents(4 * dims);
+    if (const std::size_t n = file.read(extents.data(), extents.size()); n < extents.size())
+        file.fail(fmt::format("truncated at byte {}{}: the header declares {} dimensions, which need {} bytes",
+                              4 + n, where, dims, header));
+
+    Shape shape(dims);
+    for (std::size_t d = 0; d < dims; ++d) shape[d] = big_endian_u32(extents.data() + 4 * d);
+    // Each element is stored in type->bytes and held as a 4-byte float.
+    const std::optional<std::size_t> counted = element_count(shape, std::max<std::size_t>(type->bytes, 4));
+    if (!counted) file.fail(fmt::format("the dimensions in the header overflow: {}", to_string(shape)));
+    const std::size_t count = *counted;
+    const std::uint64_t expected = header + count * type->bytes;
+    if (!file.compressed()) {
+        if (file.file_size() < expected)
+            file.fail(fmt::format("truncated at byte {}: shape {} of {} needs {} bytes", file.file_size(),
+                                  to_string(shape), type->name, expected));
+        if (file.file_size() > expected)
+            file.fail(fmt::format("{} unexpected bytes after the data, which ends at byte {}: shape {} of {}",
+                                  file.file_size() - expected, expected, to_string(shape), type->name));
+    } else if (expected > file.file_size() * deflate_expansion) {
+        file.fail(fmt::format("shape {} of {} needs {} bytes, more than {} compressed bytes can hold",
+                              to_string(shape), type->name, expected, file.file_size()));
+    }
+
+    xt::xarray<float> values = xt::xarray<float>::from_shape(shape);
+    std::vector<unsigned char> chunk(std::min<std::size_t>(count, 1 << 16) * type->bytes);
+    for (std::size_t done = 0; done < count;) {
+        const std::size_t elements = std::min(count - done, chunk.size() / type->bytes);
+        const std::size_t n = file.read(chunk.data(), elements * type->bytes);
+        if (n < elements * type->bytes)
+            file.fail(fmt::format("truncated at byte {}{}: shape {} of {} needs {} bytes", file.offset(), where,
+                                  to_string(shape), type->name, expected));
+        convert(*type, chunk.data(), elements, values.data() + done);
+        done += elements;
+    }
+    if (const std::uint64_t extra = file.skip_rest(); extra > 0)
+        file.fail(fmt::format("{} unexpected bytes after the data, which ends at byte {}{}: shape {} of {}", extra,
+                              expected, where, to_string(shape), type->name));
     return {*type, std::move(values)};
 }
 

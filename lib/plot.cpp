@@ -1,6 +1,6 @@
 // Plots through PLplot's C++ stream. PLplot ends the program on errors it cannot handle (an unknown device, a
 // file it cannot open), so both are ruled out here first: the device is looked up in PLplot's list, and the
-// file it writes is the temporary file write_atomically has already created.
+// "file" it writes is a memory stream, whose bytes write_file then saves whole or not at all.
 #include "files.hpp"
 #include "node.hpp"
 
@@ -13,7 +13,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -95,12 +98,12 @@ struct LegendEntry {
 // One PLplot stream drawing into a file, with our colours, panels laid out nx × ny.
 class Figure {
 public:
-    Figure(const std::string& file, const std::string& device, int nx = 1, int ny = 1, int width = 900,
+    Figure(std::FILE* file, const std::string& device, int nx = 1, int ny = 1, int width = 900,
            int height = 600)
         : nx_(nx), ny_(ny), width_(width), height_(height) {
         stream_ = std::make_unique<plstream>();
         stream_->sdev(device.c_str());
-        if (!file.empty()) stream_->sfnam(file.c_str());
+        if (file) stream_->sfile(file);
         stream_->spage(0.0, 0.0, width, height, 0, 0);
         stream_->scmap0n(first_tint + static_cast<int>(palette.size()));
         stream_->scolbg(255, 255, 255);
@@ -193,7 +196,7 @@ private:
     // Width and height of the legend in the panel's normalized units, as PLplot lays it out: measured by drawing
     // it in the same page and panel geometry on PLplot's null device, which draws nothing.
     std::pair<double, double> legend_size(const std::vector<LegendEntry>& entries) const {
-        Figure measure("", "null", nx_, ny_, width_, height_);
+        Figure measure(nullptr, "null", nx_, ny_, width_, height_);
         measure.s().adv(0);
         measure.s().vsta();
         measure.s().wind(window_x_.low, window_x_.high, window_y_.low, window_y_.high);
@@ -260,16 +263,39 @@ extern "C" void record_plplot_error(const char* message) {
     if (plplot_error.empty()) plplot_error = message;
 }
 
-// Draws into a temporary file that replaces `path` once complete.
+// What PLplot writes, collected in memory. PLplot closes the stream when the plot ends.
+struct Drawing {
+    std::string bytes;
+    bool closed = false;
+};
+
+// Draws into memory, then saves the drawing as `path`.
 template <class Draw>
 void draw_file(const char* op, const std::string& path, Draw draw) {
     const std::string device = device_for(op, path);
-    write_atomically(op, path, [&](const std::string& temporary) {
-        plplot_error.clear();
-        plsabort(record_plplot_error);
-        draw(temporary, device);
-        if (!plplot_error.empty()) throw Error(fmt::format("{}: '{}': PLplot: {}", op, path, plplot_error));
-    });
+    Drawing drawing;
+    cookie_io_functions_t io{};
+    io.write = [](void* cookie, const char* bytes, std::size_t size) -> ssize_t {
+        static_cast<Drawing*>(cookie)->bytes.append(bytes, size);
+        return static_cast<ssize_t>(size);
+    };
+    io.close = [](void* cookie) {
+        static_cast<Drawing*>(cookie)->closed = true;
+        return 0;
+    };
+    std::FILE* file = fopencookie(&drawing, "w", io);
+    if (!file) throw Error(fmt::format("{}: '{}': cannot open a memory stream: {}", op, path, std::strerror(errno)));
+    plplot_error.clear();
+    plsabort(record_plplot_error);
+    try {
+        draw(file, device);
+    } catch (...) {
+        if (!drawing.closed) std::fclose(file);
+        throw;
+    }
+    if (!drawing.closed) std::fclose(file);
+    if (!plplot_error.empty()) throw Error(fmt::format("{}: '{}': PLplot: {}", op, path, plplot_error));
+    write_file(op, path, drawing.bytes);
 }
 
 }  // namespace
@@ -307,7 +333,7 @@ void line_chart(const std::vector<Series>& series, const std::string& path, cons
     // height, so the legend has a free band to sit in. Drawn first on PLplot's null device to find out.
     Range y_window = y.padded();
     if (!legend.empty()) {
-        Figure trial("", "null");
+        Figure trial(nullptr, "null");
         draw(trial, y_window);
         const Figure::Corner corner = trial.best_corner(legend);
         if (corner.covered > 0) {
@@ -315,7 +341,7 @@ void line_chart(const std::vector<Series>& series, const std::string& path, cons
             y_window.high += (y_window.high - y_window.low) * band / (1.0 - band);
         }
     }
-    draw_file("line_chart", path, [&](const std::string& file, const std::string& device) {
+    draw_file("line_chart", path, [&](std::FILE* file, const std::string& device) {
         Figure figure(file, device);
         draw(figure, y_window);
         if (!legend.empty()) figure.legend(legend);
@@ -339,7 +365,7 @@ void learning_curves(const History& history, const std::string& path, const std:
     if (x.low == x.high) x = {x.low - 0.5, x.high + 0.5};
     const bool has_accuracy = accuracy.low <= accuracy.high;
     const std::string validation = history.validation_name;
-    draw_file("learning_curves", path, [&](const std::string& file, const std::string& device) {
+    draw_file("learning_curves", path, [&](std::FILE* file, const std::string& device) {
         Figure figure(file, device, has_accuracy ? 2 : 1, 1, has_accuracy ? 1200 : 800, 500);
         figure.panel(x, loss.padded(), {title.empty() ? "loss" : title + ": loss", "epoch", "loss"});
         figure.line(epoch, train_loss, colour(0));
@@ -363,7 +389,7 @@ void lr_range_test(const FindLRResult& result, const std::string& path) {
         x.add(log_lr.back());
         y.add(result.smoothed_losses[i]);
     }
-    draw_file("lr_range_test", path, [&](const std::string& file, const std::string& device) {
+    draw_file("lr_range_test", path, [&](std::FILE* file, const std::string& device) {
         Figure figure(file, device);
         const Range window = y.padded();
         figure.panel(x.padded(0.0), window, {"learning-rate range test", "learning rate", "smoothed loss", true});
@@ -378,7 +404,7 @@ void lr_range_test(const FindLRResult& result, const std::string& path) {
 void roc_curve(const metrics::RocCurve& roc, const std::string& path, const std::string& title) {
     if (roc.fpr.size() < 2 || roc.fpr.size() != roc.tpr.size())
         throw Error(fmt::format("roc_curve: '{}': the curve needs at least two points", path));
-    draw_file("roc_curve", path, [&](const std::string& file, const std::string& device) {
+    draw_file("roc_curve", path, [&](std::FILE* file, const std::string& device) {
         Figure figure(file, device, 1, 1, 650, 600);
         figure.panel({-0.02, 1.02}, {-0.02, 1.02},
                      {title, "false positive rate (FPR)", "true positive rate (TPR, recall)"});
@@ -412,7 +438,7 @@ void histograms(const Named<Var>& arrays, const std::string& path, std::size_t b
     }
     const int columns = static_cast<int>(std::min<std::size_t>(arrays.size(), 3));
     const int rows = static_cast<int>((arrays.size() + 2) / 3);
-    draw_file("histograms", path, [&](const std::string& file, const std::string& device) {
+    draw_file("histograms", path, [&](std::FILE* file, const std::string& device) {
         Figure figure(file, device, columns, rows, 450 * columns, 400 * rows);
         for (std::size_t k = 0; k < arrays.size(); ++k) {
             // Three labels on the x axis: PLplot's own choice crowds a narrow panel until the labels overlap.
@@ -457,7 +483,7 @@ void decision_boundary(nn::Module& model, const data::Dataset& data, const std::
     const std::vector<std::size_t> predicted = metrics::predictions(predict(model, grid_points));
     const std::size_t classes = std::max<std::size_t>(data.num_classes, 2);
 
-    draw_file("decision_boundary", path, [&](const std::string& file, const std::string& device) {
+    draw_file("decision_boundary", path, [&](std::FILE* file, const std::string& device) {
         Figure figure(file, device, 1, 1, 700, 600);
         figure.panel(x, y, {title, "x1", "x2"});
         // Regions in light tints of the class colours; each column's runs of one class are one rectangle, which

@@ -1,5 +1,6 @@
 // Portable random draws: the bits come from mt19937_64, the mapping to uniform and normal values is ours, so
 // a seed gives the same numbers with any standard library.
+#include "element_count.hpp"
 #include "node.hpp"
 
 #include <xgrad/random.hpp>
@@ -41,7 +42,8 @@ std::uint64_t Generator::below(std::uint64_t n) {
 
 namespace {
 template <class Draw>
-Var draw(const Shape& shape, Dtype dtype, Draw next) {
+Var draw(const char* op, const Shape& shape, Dtype dtype, Draw next) {
+    checked_element_count(op, shape, dtype);
     Tensor value = filled(dtype, shape, 0.0);
     visit(value, [&](auto& a) {
         for (auto& v : a) v = static_cast<std::decay_t<decltype(v)>>(next());
@@ -51,11 +53,11 @@ Var draw(const Shape& shape, Dtype dtype, Draw next) {
 }  // namespace
 
 Var randn(const Shape& shape, Generator& generator, Dtype dtype, double mean, double std) {
-    return draw(shape, dtype, [&] { return mean + std * generator.normal(); });
+    return draw("randn", shape, dtype, [&] { return mean + std * generator.normal(); });
 }
 
 Var rand(const Shape& shape, Generator& generator, Dtype dtype, double low, double high) {
-    return draw(shape, dtype, [&] { return low + (high - low) * generator.uniform(); });
+    return draw("rand", shape, dtype, [&] { return low + (high - low) * generator.uniform(); });
 }
 
 }  // namespace xg

@@ -1,5 +1,6 @@
 // Reductions and broadcasting: sum, mean, max along an axis, and the sum_to / broadcast_to pair that moves
 // gradients between broadcast shapes.
+#include "element_count.hpp"
 #include "kernels.hpp"
 
 
@@ -135,6 +136,7 @@ Var broadcast_to(const Var& x, const Shape& shape) {
     if (x.shape() == shape) return x;
     if (!broadcasts_to(x.shape(), shape))
         throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", to_string(x.shape()), to_string(shape)));
+    checked_element_count("broadcast_to", shape, x.dtype());
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;
         A r = A::from_shape(shape);

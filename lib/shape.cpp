@@ -1,5 +1,6 @@
 // Shape primitives: reshape, transpose, concat, slice and row selection, each with the op that undoes it as
 // its backward (slice ↔ slice_backward, select_rows ↔ scatter_rows).
+#include "element_count.hpp"
 #include "kernels.hpp"
 
 #include <xtensor/xmanipulation.hpp>
@@ -64,7 +65,7 @@ Var scatter_rows(const Var& g, const std::vector<std::size_t>& rows, std::size_t
 Var reshape(const Var& x, const std::vector<std::ptrdiff_t>& requested) {
     require_defined("reshape", x);
     Shape shape(requested.size());
-    std::size_t known = 1;
+    Shape known_extents;
     std::ptrdiff_t infer = -1;
     for (std::size_t i = 0; i < requested.size(); ++i) {
         if (requested[i] == -1 && infer < 0) {
@@ -74,9 +75,14 @@ Var reshape(const Var& x, const std::vector<std::ptrdiff_t>& requested) {
                                          to_string(requested)));
         } else {
             shape[i] = static_cast<std::size_t>(requested[i]);
-            known *= shape[i];
+            known_extents.push_back(shape[i]);
         }
     }
+    const std::optional<std::size_t> counted = element_count(known_extents, item_bytes(x.dtype()));
+    if (!counted)
+        throw ShapeError(fmt::format("reshape: cannot reshape {} to {}: its extents multiply past 2^63 bytes",
+                                     xg::to_string(x.shape()), to_string(requested)));
+    const std::size_t known = *counted;
     if (infer >= 0) {
         if (known == 0 || x.size() % known != 0)
             throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) to {}", xg::to_string(x.shape()),

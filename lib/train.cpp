@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <fstream>
 #include <limits>
 
 namespace xg {
@@ -151,15 +150,7 @@ std::string History::csv() const {
     return out;
 }
 
-void History::save_csv(const std::string& path) const {
-    const std::string text = csv();
-    write_atomically("History::save_csv", path, [&](const std::string& temporary) {
-        std::ofstream file(temporary, std::ios::binary);
-        file << text;
-        file.close();
-        if (!file) throw Error(fmt::format("History::save_csv: '{}': cannot write '{}'", path, temporary));
-    });
-}
+void History::save_csv(const std::string& path) const { write_file("History::save_csv", path, csv()); }
 
 // Losses and evaluation -------------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 // Var's accessors, leaf construction and the small helpers every op shares.
+#include "element_count.hpp"
 #include "node.hpp"
 
 #include <cmath>
@@ -148,9 +149,18 @@ Tensor filled(Dtype dtype, const Shape& shape, double value) {
 
 Var constant(Tensor value) { return Var(std::make_shared<Node>(std::move(value))); }
 
-Var zeros(const Shape& shape, Dtype dtype) { return constant(filled(dtype, shape, 0.0)); }
-Var ones(const Shape& shape, Dtype dtype) { return constant(filled(dtype, shape, 1.0)); }
-Var full(const Shape& shape, double value, Dtype dtype) { return constant(filled(dtype, shape, value)); }
+Var zeros(const Shape& shape, Dtype dtype) {
+    checked_element_count("zeros", shape, dtype);
+    return constant(filled(dtype, shape, 0.0));
+}
+Var ones(const Shape& shape, Dtype dtype) {
+    checked_element_count("ones", shape, dtype);
+    return constant(filled(dtype, shape, 1.0));
+}
+Var full(const Shape& shape, double value, Dtype dtype) {
+    checked_element_count("full", shape, dtype);
+    return constant(filled(dtype, shape, value));
+}
 Var zeros_like(const Var& x) { return zeros(x.shape(), x.dtype()); }
 Var ones_like(const Var& x) { return ones(x.shape(), x.dtype()); }
 

@@ -251,7 +251,8 @@ TEST_CASE("each way a checkpoint can be wrong has its message, and a failed load
                          xg::Error);
 
     CHECK_THROWS_WITH_AS(xg::load(dir / "missing.npz", net),
-                         ("load_npz: cannot read '" + (dir / "missing.npz") + "': No such file").c_str(), xg::Error);
+                         ("load_npz: cannot read '" + (dir / "missing.npz") + "': No such file or directory").c_str(),
+                         xg::Error);
 
     REQUIRE(python("import numpy") == 0);
     CHECK(python("import numpy as np; np.savez('" + (dir / "ints.npz") + "', fc1=np.arange(3))") == 0);
@@ -287,4 +288,105 @@ TEST_CASE("writes are atomic: a failed save leaves the old checkpoint and no tem
     xg::load(dir / "ckpt.npz", check);
     CHECK(same_bits(check.fc1->weight, other.fc1->weight));
     CHECK(dir.files() == std::vector<std::string>{"ckpt.npz"});
+}
+
+TEST_CASE("a checkpoint's learning rates and step counts pass the checks construction makes; on failure nothing changes") {
+    TempDir dir;
+    Net net(1);
+    optim::Adam adam(net.parameters(), {.lr = 0.01});
+    optim::StepLR schedule(adam, 2, 0.5);
+    train_step(net, adam, Data());
+    schedule.step();
+    const std::string path = dir / "ckpt.npz";
+    xg::save(path, net, adam, schedule);
+    const xg::Named<Var> good = xg::load_npz(path);
+
+    Net fresh(2);
+    optim::Adam fresh_adam(fresh.parameters(), {.lr = 0.3});
+    optim::StepLR fresh_schedule(fresh_adam, 2, 0.5);
+    const Var weight_before = fresh.fc1->weight.detach();
+    const auto load_with = [&](const std::string& entry, double value) {
+        xg::Named<Var> edited = good;
+        for (auto& [name, v] : edited)
+            if (name == entry) v = Var(value);
+        xg::save_npz(dir / "edited.npz", edited);
+        return check::error_message([&] { xg::load(dir / "edited.npz", fresh, fresh_adam, fresh_schedule); });
+    };
+    const std::string prefix = "load: '" + (dir / "edited.npz") + "' entry '";
+    for (const double lr : {std::nan(""), -1.0, HUGE_VAL}) {
+        CHECK(load_with("optimizer.group0.lr", lr) ==
+              prefix + "optimizer.group0.lr': a learning rate must be a non-negative number, got " +
+                  fmt::format("{}", lr));
+        CHECK(load_with("schedule.group0.base_lr", lr) ==
+              prefix + "schedule.group0.base_lr': a learning rate must be a non-negative number, got " +
+                  fmt::format("{}", lr));
+    }
+    for (const double steps : {std::nan(""), -1.0, 0.5, 1e30}) {
+        CHECK(load_with("optimizer.fc1.weight.step", steps) ==
+              prefix + "optimizer.fc1.weight.step': a step count must be a whole number from 0 to 2^53, got " +
+                  fmt::format("{}", steps));
+        CHECK(load_with("schedule.step", steps) ==
+              prefix + "schedule.step': a step count must be a whole number from 0 to 2^53, got " +
+                  fmt::format("{}", steps));
+    }
+    CHECK(same_bits(fresh.fc1->weight, weight_before));
+    CHECK(fresh_adam.param_groups()[0].lr == 0.3);
+    CHECK(fresh_schedule.steps() == 0);
+
+    CHECK(load_with("schedule.step", 1.0) == "no exception of the expected type");
+    CHECK(fresh_schedule.steps() == 1);
+    CHECK(fresh_adam.param_groups()[0].lr == 0.01);
+}
+
+TEST_CASE("outside bytes decide no allocation: sizes and shapes are checked against what the file holds") {
+    TempDir dir;
+    const auto error = [&](const std::string& path) { return check::error_message([&] { xg::load_npz(path); }); };
+    CHECK(error(dir.path.string()) == "load_npz: '" + dir.path.string() + "' is not a regular file");
+
+    // An entry whose headers claim 4 GB in a file of a few hundred bytes.
+    xg::save_npz(dir / "a.npz", {{"a", Var(1.0)}});
+    std::string bytes = read_bytes(dir / "a.npz");
+    const auto patch_u32 = [&](std::size_t at, std::uint32_t value) {
+        for (int i = 0; i < 4; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>(value >> (8 * i));
+    };
+    const std::size_t central = bytes.find("PK\x01\x02");
+    REQUIRE(bytes.compare(0, 4, "PK\x03\x04") == 0);
+    REQUIRE(central != std::string::npos);
+    patch_u32(22, 0xF0000000);           // the local header's uncompressed size
+    patch_u32(central + 24, 0xF0000000);  // the central directory's
+    write_bytes(dir / "claims.npz", bytes);
+    CHECK(error(dir / "claims.npz") == "load_npz: '" + (dir / "claims.npz") +
+                                           "' entry 'a.npy': claims 4026531840 bytes, more than its 136 compressed "
+                                           "bytes can hold");
+
+    // .npy headers whose shapes no array can have, written into a zip by Python's zipfile.
+    REQUIRE(python("import numpy") == 0);
+    const auto npy_error = [&](const std::string& shape, const std::string& descr = "<f8") {
+        std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+        header.append(117 - header.size(), ' ');
+        header += '\n';
+        write_bytes(dir / "a.npy", std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(118) + '\0' + header +
+                                       std::string(8, '\0'));
+        REQUIRE(python("import zipfile; zipfile.ZipFile('" + (dir / "crafted.npz") + "', 'w').write('" +
+                       (dir / "a.npy") + "', 'a.npy')") == 0);
+        return error(dir / "crafted.npz");
+    };
+    const std::string prefix = "load_npz: '" + (dir / "crafted.npz") + "' entry 'a.npy': ";
+    CHECK(npy_error("(4294967296, 4294967296)") ==
+          prefix + "shape (4294967296, 4294967296) is too large: its extents multiply past 2^63 bytes");
+    CHECK(npy_error("(4611686018427387904,)", "<f4") ==
+          prefix + "shape (4611686018427387904,) is too large: its extents multiply past 2^63 bytes");
+    CHECK(npy_error("(0, 4294967296, 4294967296)") ==
+          prefix + "shape (0, 4294967296, 4294967296) is too large: its extents multiply past 2^63 bytes");
+    CHECK(npy_error("(-1, 3)") == prefix + "shape (-1, 3) is malformed");
+    CHECK(npy_error("(99999999999999999999999,)") == prefix + "shape (99999999999999999999999,) has an extent past 2^64");
+    CHECK(npy_error("(5,)") == prefix + "float64 (5,) needs 40 data bytes from offset 128, the entry has 8");
+    CHECK(npy_error("(1,)") == "no exception of the expected type");
+
+    // Two entries of one name: numpy keeps the last, libzip refuses the archive.
+    REQUIRE(python("import zipfile, warnings; warnings.simplefilter('ignore'); z = zipfile.ZipFile('" +
+                   (dir / "twice.npz") + "', 'w'); z.write('" + (dir / "a.npy") + "', 'a.npy'); z.write('" +
+                   (dir / "a.npy") + "', 'a.npy'); z.close()") == 0);
+    CHECK(error(dir / "twice.npz") == "load_npz: cannot read '" + (dir / "twice.npz") +
+                                          "': two entries have the same name");
 }

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/core.h>
 #include <xtensor/xmath.hpp>
 #include <zlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -149,6 +151,28 @@ TEST_CASE("read_idx names the file and the byte for every bad file") {
     write(path, flipped);
     CHECK(message_of([&] { data::read_idx(path); }) ==
           prefix + "corrupt gzip data after 0 decompressed bytes: incorrect data check");
+}
+
+TEST_CASE("read_idx checks the header against what the file can hold before allocating, and streams gzip") {
+    TempDir dir;
+    const std::string path = dir / "bad.idx";
+    const std::string prefix = "read_idx: '" + path + "': ";
+    CHECK(message_of([&] { data::read_idx(dir.path.string()); }) ==
+          "read_idx: '" + dir.path.string() + "': not a regular file");
+    // A zero extent beside huge ones holds no element, but xtensor's strides would overflow.
+    CHECK(idx_error(dir, header(0x08, {0, 0xFFFFFFFF, 0xFFFFFFFF})) ==
+          prefix + "the dimensions in the header overflow: (0, 4294967295, 4294967295)");
+    // MNIST's header on a gzip file of a few dozen bytes: no 47 MB allocation, whatever the header says.
+    write_gzip(path, header(0x08, {60000, 28, 28}) + Bytes(10, 0));
+    CHECK(message_of([&] { data::read_idx(path); }) ==
+          prefix + fmt::format("shape (60000, 28, 28) of unsigned byte needs 47040016 bytes, more than {} compressed "
+                               "bytes can hold",
+                               std::filesystem::file_size(path)));
+    // 64 MB of zeros after a 28-byte file: counted as they stream by, not kept.
+    write_gzip(path, images + Bytes(64 << 20, 0));
+    CHECK(message_of([&] { data::read_idx(path); }) ==
+          prefix + "67108864 unexpected bytes after the data, which ends at byte 28 of the decompressed data: shape "
+                   "(3, 2, 2) of unsigned byte");
 }
 
 TEST_CASE("load_idx pairs images with labels and rejects mismatches") {

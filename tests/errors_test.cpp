@@ -43,6 +43,36 @@ TEST_CASE("shape errors name the op and the shapes") {
                          "mse: prediction (2, 3) and target (3, 2) must have the same shape", xg::ShapeError);
 }
 
+TEST_CASE("a shape whose extents overflow is a ShapeError naming it, before anything is allocated") {
+    const xg::Shape huge{std::size_t{1} << 32, std::size_t{1} << 32};
+    const xg::Shape empty_but_huge{0, std::size_t{1} << 32, std::size_t{1} << 32};
+    const std::string past = " is too large: its extents multiply past 2^63 bytes";
+    xg::Generator g(1);
+    CHECK_THROWS_WITH_AS(xg::zeros(huge), ("zeros: shape (4294967296, 4294967296) of float32" + past).c_str(),
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::ones(empty_but_huge, xg::Dtype::float64),
+                         ("ones: shape (0, 4294967296, 4294967296) of float64" + past).c_str(), xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::full(huge, 2.0), ("full: shape (4294967296, 4294967296) of float32" + past).c_str(),
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::randn(huge, g), ("randn: shape (4294967296, 4294967296) of float32" + past).c_str(),
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::rand(empty_but_huge, g),
+                         ("rand: shape (0, 4294967296, 4294967296) of float32" + past).c_str(), xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::broadcast_to(xg::Var(1.0), huge),
+                         ("broadcast_to: shape (4294967296, 4294967296) of float64" + past).c_str(), xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::reshape(xg::zeros({0}), {std::ptrdiff_t{1} << 32, std::ptrdiff_t{1} << 32, 0}),
+                         "reshape: cannot reshape (0,) to (4294967296, 4294967296, 0): its extents multiply past 2^63 "
+                         "bytes",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::reshape(xg::zeros({0}), {-1, std::ptrdiff_t{1} << 32, std::ptrdiff_t{1} << 32}),
+                         "reshape: cannot reshape (0,) to (-1, 4294967296, 4294967296): its extents multiply past "
+                         "2^63 bytes",
+                         xg::ShapeError);
+    // The largest shapes that can exist are not refused for their size (they fail later, for want of memory).
+    CHECK(xg::reshape(xg::zeros({0}), {0, std::ptrdiff_t{1} << 30, std::ptrdiff_t{1} << 30}).shape() ==
+          xg::Shape{0, std::size_t{1} << 30, std::size_t{1} << 30});
+}
+
 TEST_CASE("loss input errors") {
     CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({4, 3}), {0, 1, 2}),
                          "softmax_cross_entropy: 3 targets for logits of shape (4, 3)", xg::ShapeError);

@@ -4,6 +4,7 @@
 #include <xgrad/checkpoint.hpp>
 #include <xgrad/data.hpp>
 #include <xgrad/errors.hpp>
+#include <xgrad/files.hpp>
 #include <xgrad/format.hpp>
 #include <xgrad/gradcheck.hpp>
 #include <xgrad/init.hpp>
