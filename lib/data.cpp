@@ -240,6 +240,21 @@ void check_same_rows(const char* op, const Dataset& data) {
         throw DataError(fmt::format("{}: {} input rows but {} target rows", op, n, data.targets.shape(0)));
 }
 
+// An uninitialised (n, width) array for a synthetic set, its shape checked like any shape a user gives.
+xt::xarray<float> synthetic_rows(const char* op, std::size_t n, std::size_t width) {
+    const Shape shape{n, width};
+    if (!element_count(shape, sizeof(float)))
+        throw DataError(fmt::format("{}: {} rows of {} features is too large: its extents multiply past 2^63 bytes",
+                                    op, n, width));
+    return xt::xarray<float>::from_shape(shape);
+}
+
+// Noise or spread as a standard deviation: a NaN or infinite one would only make a set of NaN.
+void check_spread(const char* op, const char* name, double value) {
+    if (!(value >= 0.0) || std::isinf(value))
+        throw DataError(fmt::format("{}: {} must be a non-negative number, got {}", op, name, value));
+}
+
 std::vector<std::size_t> permutation(std::size_t n, Generator& generator) {
     std::vector<std::size_t> order(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = i;
@@ -350,7 +365,8 @@ std::string cache_directory() {
 // Synthetic sets -------------------------------------------------------------------------------------------------
 
 Dataset make_xor(std::size_t n, Generator& generator, double noise) {
-    xt::xarray<float> x = xt::xarray<float>::from_shape({n, 2});
+    check_spread("make_xor", "noise", noise);
+    xt::xarray<float> x = synthetic_rows("make_xor", n, 2);
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t a = (i >> 1) & 1, b = i & 1;
@@ -362,7 +378,8 @@ Dataset make_xor(std::size_t n, Generator& generator, double noise) {
 }
 
 Dataset make_moons(std::size_t n, Generator& generator, double noise) {
-    xt::xarray<float> x = xt::xarray<float>::from_shape({n, 2});
+    check_spread("make_moons", "noise", noise);
+    xt::xarray<float> x = synthetic_rows("make_moons", n, 2);
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         const double t = std::numbers::pi * generator.uniform();
@@ -377,8 +394,11 @@ Dataset make_moons(std::size_t n, Generator& generator, double noise) {
 }
 
 Dataset make_spirals(std::size_t n_per_class, std::size_t classes, Generator& generator, double noise) {
-    const std::size_t n = n_per_class * classes;
-    xt::xarray<float> x = xt::xarray<float>::from_shape({n, 2});
+    check_spread("make_spirals", "noise", noise);
+    std::size_t n = 0;
+    if (__builtin_mul_overflow(n_per_class, classes, &n))
+        throw DataError(fmt::format("make_spirals: {} classes of {} points is too large", classes, n_per_class));
+    xt::xarray<float> x = synthetic_rows("make_spirals", n, 2);
     std::vector<std::size_t> labels(n);
     for (std::size_t c = 0; c < classes; ++c)
         for (std::size_t j = 0; j < n_per_class; ++j) {
@@ -403,12 +423,16 @@ Dataset make_blobs(std::size_t n, std::size_t classes, std::size_t features, Gen
 Dataset make_blobs(std::size_t n, const std::vector<std::vector<double>>& centers, Generator& generator,
                    double std) {
     if (centers.empty()) throw DataError("make_blobs: needs at least one center");
+    check_spread("make_blobs", "std", std);
     const std::size_t classes = centers.size(), features = centers[0].size();
     for (std::size_t c = 1; c < classes; ++c)
         if (centers[c].size() != features)
             throw DataError(fmt::format("make_blobs: center {} has {} coordinates, center 0 has {}", c,
                                         centers[c].size(), features));
-    xt::xarray<float> x = xt::xarray<float>::from_shape({n, features});
+    for (const auto& center : centers)
+        for (const double c : center)
+            if (!std::isfinite(c)) throw DataError(fmt::format("make_blobs: a center coordinate is {}", c));
+    xt::xarray<float> x = synthetic_rows("make_blobs", n, features);
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         labels[i] = i % classes;
@@ -419,9 +443,10 @@ Dataset make_blobs(std::size_t n, const std::vector<std::vector<double>>& center
 }
 
 Dataset make_sine(std::size_t n, Generator& generator, double noise, bool evenly_spaced) {
+    check_spread("make_sine", "noise", noise);
     Dataset d;
-    d.inputs = xt::xarray<float>::from_shape({n, 1});
-    d.targets = xt::xarray<float>::from_shape({n, 1});
+    d.inputs = synthetic_rows("make_sine", n, 1);
+    d.targets = synthetic_rows("make_sine", n, 1);
     for (std::size_t i = 0; i < n; ++i) {
         const double x = !evenly_spaced ? generator.uniform()
                          : n == 1       ? 0.0

@@ -100,7 +100,7 @@ void write_file(const char* op, const std::string& path, std::string_view conten
     remove_stale_temporaries(directory, name);
 
     std::string temporary = (directory / (name + std::string(temporary_marker) + std::to_string(::getpid()) + "-XXXXXX"));
-    const int fd = ::mkstemp(temporary.data());
+    const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
     if (fd < 0) fail.system("cannot create a temporary file next to it");
     // Removes the temporary file, keeping errno for the message.
     const auto abandon = [&] {
