@@ -113,12 +113,10 @@ public:
         return got;
     }
 
-    // What is left, counted without keeping it.
-    std::uint64_t skip_rest() {
-        std::uint64_t rest = 0;
-        unsigned char chunk[1 << 16];
-        for (std::size_t n; (n = read(chunk, sizeof chunk)) > 0;) rest += n;
-        return rest;
+    // How many bytes are left, counting no further than `limit`: a small gzip file can inflate for minutes.
+    std::size_t count_rest(std::size_t limit) {
+        std::vector<unsigned char> rest(limit);
+        return read(rest.data(), limit);
     }
 
     bool compressed() { return gzdirect(file_.get()) == 0; }
@@ -216,9 +214,10 @@ IdxArray parse_idx(const std::string& op, const std::string& path) {
         convert(*type, chunk.data(), elements, values.data() + done);
         done += elements;
     }
-    if (const std::uint64_t extra = file.skip_rest(); extra > 0)
-        file.fail(fmt::format("{} unexpected bytes after the data, which ends at byte {}{}: shape {} of {}", extra,
-                              expected, where, to_string(shape), type->name));
+    constexpr std::size_t reported = 1 << 16;
+    if (const std::size_t extra = file.count_rest(reported); extra > 0)
+        file.fail(fmt::format("{}{} unexpected bytes after the data, which ends at byte {}{}: shape {} of {}", extra,
+                              extra == reported ? " or more" : "", expected, where, to_string(shape), type->name));
     return {*type, std::move(values)};
 }
 
@@ -240,8 +239,8 @@ void check_same_rows(const char* op, const Dataset& data) {
         throw DataError(fmt::format("{}: {} input rows but {} target rows", op, n, data.targets.shape(0)));
 }
 
-// An uninitialised (n, width) array for a synthetic set, its shape checked like any shape a user gives.
-xt::xarray<float> synthetic_rows(const char* op, std::size_t n, std::size_t width) {
+// An uninitialised (n, width) array, its shape checked like any shape a user gives.
+xt::xarray<float> uninitialised_rows(const char* op, std::size_t n, std::size_t width) {
     const Shape shape{n, width};
     if (!element_count(shape, sizeof(float)))
         throw DataError(fmt::format("{}: {} rows of {} features is too large: its extents multiply past 2^63 bytes",
@@ -366,7 +365,7 @@ std::string cache_directory() {
 
 Dataset make_xor(std::size_t n, Generator& generator, double noise) {
     check_spread("make_xor", "noise", noise);
-    xt::xarray<float> x = synthetic_rows("make_xor", n, 2);
+    xt::xarray<float> x = uninitialised_rows("make_xor", n, 2);
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t a = (i >> 1) & 1, b = i & 1;
@@ -379,7 +378,7 @@ Dataset make_xor(std::size_t n, Generator& generator, double noise) {
 
 Dataset make_moons(std::size_t n, Generator& generator, double noise) {
     check_spread("make_moons", "noise", noise);
-    xt::xarray<float> x = synthetic_rows("make_moons", n, 2);
+    xt::xarray<float> x = uninitialised_rows("make_moons", n, 2);
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         const double t = std::numbers::pi * generator.uniform();
@@ -398,7 +397,7 @@ Dataset make_spirals(std::size_t n_per_class, std::size_t classes, Generator& ge
     std::size_t n = 0;
     if (__builtin_mul_overflow(n_per_class, classes, &n))
         throw DataError(fmt::format("make_spirals: {} classes of {} points is too large", classes, n_per_class));
-    xt::xarray<float> x = synthetic_rows("make_spirals", n, 2);
+    xt::xarray<float> x = uninitialised_rows("make_spirals", n, 2);
     std::vector<std::size_t> labels(n);
     for (std::size_t c = 0; c < classes; ++c)
         for (std::size_t j = 0; j < n_per_class; ++j) {
@@ -432,7 +431,7 @@ Dataset make_blobs(std::size_t n, const std::vector<std::vector<double>>& center
     for (const auto& center : centers)
         for (const double c : center)
             if (!std::isfinite(c)) throw DataError(fmt::format("make_blobs: a center coordinate is {}", c));
-    xt::xarray<float> x = synthetic_rows("make_blobs", n, features);
+    xt::xarray<float> x = uninitialised_rows("make_blobs", n, features);
     std::vector<std::size_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) {
         labels[i] = i % classes;
@@ -445,8 +444,8 @@ Dataset make_blobs(std::size_t n, const std::vector<std::vector<double>>& center
 Dataset make_sine(std::size_t n, Generator& generator, double noise, bool evenly_spaced) {
     check_spread("make_sine", "noise", noise);
     Dataset d;
-    d.inputs = synthetic_rows("make_sine", n, 1);
-    d.targets = synthetic_rows("make_sine", n, 1);
+    d.inputs = uninitialised_rows("make_sine", n, 1);
+    d.targets = uninitialised_rows("make_sine", n, 1);
     for (std::size_t i = 0; i < n; ++i) {
         const double x = !evenly_spaced ? generator.uniform()
                          : n == 1       ? 0.0
@@ -481,7 +480,8 @@ Dataset flatten(const Dataset& data) {
 }
 
 xt::xarray<float> one_hot(const std::vector<std::size_t>& labels, std::size_t classes) {
-    xt::xarray<float> out = xt::zeros<float>({labels.size(), classes});
+    xt::xarray<float> out = uninitialised_rows("one_hot", labels.size(), classes);
+    std::fill(out.begin(), out.end(), 0.0f);
     for (std::size_t i = 0; i < labels.size(); ++i) {
         if (labels[i] >= classes)
             throw DataError(fmt::format("one_hot: label {} of row {} is not below {} classes", labels[i], i, classes));

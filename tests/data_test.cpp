@@ -168,11 +168,15 @@ TEST_CASE("read_idx checks the header against what the file can hold before allo
           prefix + fmt::format("shape (60000, 28, 28) of unsigned byte needs 47040016 bytes, more than {} compressed "
                                "bytes can hold",
                                std::filesystem::file_size(path)));
-    // 64 MB of zeros after a 28-byte file: counted as they stream by, not kept.
+    // 64 MB of zeros after a 28-byte file: not inflated further than needed to say so.
     write_gzip(path, images + Bytes(64 << 20, 0));
     CHECK(message_of([&] { data::read_idx(path); }) ==
-          prefix + "67108864 unexpected bytes after the data, which ends at byte 28 of the decompressed data: shape "
-                   "(3, 2, 2) of unsigned byte");
+          prefix + "65536 or more unexpected bytes after the data, which ends at byte 28 of the decompressed data: "
+                   "shape (3, 2, 2) of unsigned byte");
+    write_gzip(path, images + "ab");
+    CHECK(message_of([&] { data::read_idx(path); }) ==
+          prefix + "2 unexpected bytes after the data, which ends at byte 28 of the decompressed data: shape (3, 2, 2) "
+                   "of unsigned byte");
 }
 
 TEST_CASE("load_idx pairs images with labels and rejects mismatches") {
@@ -295,6 +299,10 @@ TEST_CASE("synthetic sets follow their definitions and are reproducible by seed"
     CHECK_THROWS_WITH_AS(data::make_xor(std::size_t{1} << 62, g),
                          "make_xor: 4611686018427387904 rows of 2 features is too large: its extents multiply past 2^63 "
                          "bytes",
+                         xg::DataError);
+    CHECK_THROWS_WITH_AS(data::one_hot({1, 2}, std::size_t{1} << 62),
+                         "one_hot: 2 rows of 4611686018427387904 features is too large: its extents multiply past "
+                         "2^63 bytes",
                          xg::DataError);
     CHECK_THROWS_WITH_AS(data::make_spirals(std::size_t{1} << 62, 8, g),
                          "make_spirals: 8 classes of 4611686018427387904 points is too large", xg::DataError);
