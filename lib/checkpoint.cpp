@@ -238,7 +238,8 @@ void save_npz(const std::string& path, const Named<Var>& arrays) {
         zip_source_close(buffer);
         if (read != static_cast<zip_int64_t>(stat.size)) bytes.clear();
     }
-    if (bytes.empty()) fail(fmt::format("cannot read the archive back: {}", zip_error_strerror(zip_source_error(buffer))));
+    if (bytes.empty())
+        fail(fmt::format("cannot read the archive back: {}", zip_error_strerror(zip_source_error(buffer))));
     write_file("save_npz", path, bytes);
 }
 

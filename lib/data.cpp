@@ -96,7 +96,8 @@ public:
     std::size_t read(unsigned char* to, std::size_t count) {
         std::size_t got = 0;
         while (got < count) {
-            const int n = gzread(file_.get(), to + got, static_cast<unsigned>(std::min<std::size_t>(count - got, 1 << 30)));
+            const auto want = static_cast<unsigned>(std::min<std::size_t>(count - got, 1 << 30));
+            const int n = gzread(file_.get(), to + got, want);
             int code = Z_OK;
             std::string message = gzerror(file_.get(), &code);
             // zlib hands out what it decompressed before a damaged or truncated part; the error comes with the

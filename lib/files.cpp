@@ -38,7 +38,9 @@ struct Failure {
     [[noreturn]] void operator()(const std::string& what) const {
         throw Error(fmt::format("{}: '{}': {}", op, path, what));
     }
-    [[noreturn]] void system(const std::string& what) const { (*this)(fmt::format("{}: {}", what, std::strerror(errno))); }
+    [[noreturn]] void system(const std::string& what) const {
+        (*this)(fmt::format("{}: {}", what, std::strerror(errno)));
+    }
 };
 
 // The file a save to `path` replaces: the end of its chain of symbolic links.
@@ -99,7 +101,8 @@ void write_file(const char* op, const std::string& path, std::string_view conten
     }
     remove_stale_temporaries(directory, name);
 
-    std::string temporary = (directory / (name + std::string(temporary_marker) + std::to_string(::getpid()) + "-XXXXXX"));
+    std::string temporary =
+        directory / (name + std::string(temporary_marker) + std::to_string(::getpid()) + "-XXXXXX");
     const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
     if (fd < 0) fail.system("cannot create a temporary file next to it");
     // Removes the temporary file, keeping errno for the message.

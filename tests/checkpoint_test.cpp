@@ -379,7 +379,8 @@ TEST_CASE("outside bytes decide no allocation: sizes and shapes are checked agai
     CHECK(npy_error("(0, 4294967296, 4294967296)") ==
           prefix + "shape (0, 4294967296, 4294967296) is too large: its extents multiply past 2^63 bytes");
     CHECK(npy_error("(-1, 3)") == prefix + "shape (-1, 3) is malformed");
-    CHECK(npy_error("(99999999999999999999999,)") == prefix + "shape (99999999999999999999999,) has an extent past 2^64");
+    CHECK(npy_error("(99999999999999999999999,)") ==
+          prefix + "shape (99999999999999999999999,) has an extent past 2^64");
     CHECK(npy_error("(5,)") == prefix + "float64 (5,) needs 40 data bytes from offset 128, the entry has 8");
     CHECK(npy_error("(1,)") == "no exception of the expected type");
 

@@ -288,14 +288,14 @@ TEST_CASE("synthetic sets follow their definitions and are reproducible by seed"
     CHECK_THROWS_WITH_AS(data::make_blobs(10, {{0.0, 0.0}, {1.0}}, g),
                          "make_blobs: center 1 has 1 coordinates, center 0 has 2", xg::DataError);
     // A NaN or infinite spread would only make a set of NaN; sizes are checked like any user's shape.
-    CHECK_THROWS_WITH_AS(data::make_moons(10, g, std::nan("")), "make_moons: noise must be a non-negative number, got nan",
-                         xg::DataError);
+    CHECK_THROWS_WITH_AS(data::make_moons(10, g, std::nan("")),
+                         "make_moons: noise must be a non-negative number, got nan", xg::DataError);
     CHECK_THROWS_WITH_AS(data::make_sine(10, g, -0.1), "make_sine: noise must be a non-negative number, got -0.1",
                          xg::DataError);
-    CHECK_THROWS_WITH_AS(data::make_blobs(10, 2, 2, g, HUGE_VAL), "make_blobs: std must be a non-negative number, got inf",
-                         xg::DataError);
-    CHECK_THROWS_WITH_AS(data::make_blobs(10, {{0.0, std::nan("")}}, g), "make_blobs: a center coordinate is nan",
-                         xg::DataError);
+    CHECK_THROWS_WITH_AS(data::make_blobs(10, 2, 2, g, HUGE_VAL),
+                         "make_blobs: std must be a non-negative number, got inf", xg::DataError);
+    CHECK_THROWS_WITH_AS(data::make_blobs(10, {{0.0, std::nan("")}}, g),
+                         "make_blobs: a center coordinate is nan", xg::DataError);
     CHECK_THROWS_WITH_AS(data::make_xor(std::size_t{1} << 62, g),
                          "make_xor: 4611686018427387904 rows of 2 features is too large: its extents multiply past 2^63 "
                          "bytes",

@@ -51,7 +51,8 @@ std::string failure_under_file_size_limit(rlim_t limit, const std::function<void
     ::close(pipe_ends[1]);
     std::string message;
     char buffer[512];
-    for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;) message.append(buffer, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;)
+        message.append(buffer, static_cast<std::size_t>(n));
     ::close(pipe_ends[0]);
     int status = 0;
     ::waitpid(child, &status, 0);
@@ -115,7 +116,7 @@ TEST_CASE("a save that cannot be written whole fails, names the file, and leaves
     xg::save_npz(checkpoint, {{"w", xg::Var(1.0)}});
     const std::string old_checkpoint = read_file(checkpoint);
     CHECK(failure_under_file_size_limit(4096, [&] { xg::save_npz(checkpoint, {{"w", big}}); })
-              .starts_with("save_npz: '" + checkpoint + "': cannot write (") );
+              .starts_with("save_npz: '" + checkpoint + "': cannot write ("));
     CHECK(read_file(checkpoint) == old_checkpoint);
 
     const std::string plot = dir / "curve.svg";
@@ -133,7 +134,8 @@ TEST_CASE("a save that cannot be written whole fails, names the file, and leaves
     history.epochs.resize(200);
     const std::string csv = dir / "history.csv";
     xg::write_file(csv, "epoch\n");
-    CHECK(failure_under_file_size_limit(64, [&] { history.save_csv(csv); }).starts_with("History::save_csv: '" + csv + "': cannot write ("));
+    CHECK(failure_under_file_size_limit(64, [&] { history.save_csv(csv); })
+              .starts_with("History::save_csv: '" + csv + "': cannot write ("));
     CHECK(read_file(csv) == "epoch\n");
     CHECK(dir.files() == std::vector<std::string>{"curve.svg", "history.csv", "model.npz"});
 }
