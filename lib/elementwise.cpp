@@ -213,6 +213,8 @@ Var relu(const Var& x) {
 
 Var leaky_relu(const Var& x, double negative_slope) {
     require_defined("leaky_relu", x);
+    if (!std::isfinite(negative_slope))
+        throw Error(fmt::format("leaky_relu: negative_slope must be a finite number, got {}", negative_slope));
     Tensor value = map_unary(x, [negative_slope](const auto& a) {
         using T = value_t<decltype(a)>;
         return xt::where(a > T(0), a, a * static_cast<T>(negative_slope));

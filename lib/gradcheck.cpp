@@ -73,6 +73,8 @@ GradcheckReport gradcheck(const std::function<Var(const std::vector<Var>&)>& f, 
         xs.push_back(copy);
     }
     if (checked.empty()) throw Error("gradcheck: no input requires grad, so there is nothing to check");
+    if (!(options.eps > 0.0) || std::isinf(options.eps))
+        throw Error(fmt::format("gradcheck: eps must be a positive number, got {}", options.eps));
 
     // A non-scalar output is reduced along a fixed random direction r, checking the VJP for cotangent r.
     Var direction;

@@ -73,6 +73,25 @@ TEST_CASE("a shape whose extents overflow is a ShapeError naming it, before anyt
           xg::Shape{0, std::size_t{1} << 30, std::size_t{1} << 30});
 }
 
+TEST_CASE("parameters that could only make NaN are refused") {
+    xg::Generator g(1);
+    CHECK_THROWS_WITH_AS(xg::randn({2}, g, xg::Dtype::float32, 0.0, std::nan("")),
+                         "randn: mean must be a finite number and std a finite non-negative one, got 0 and nan",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(xg::randn({2}, g, xg::Dtype::float32, 0.0, -1.0),
+                         "randn: mean must be a finite number and std a finite non-negative one, got 0 and -1",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(xg::rand({2}, g, xg::Dtype::float32, 1.0, 0.0),
+                         "rand: the range [1, 0) must be finite with low <= high", xg::Error);
+    CHECK_THROWS_WITH_AS(xg::rand({2}, g, xg::Dtype::float32, 0.0, HUGE_VAL),
+                         "rand: the range [0, inf) must be finite with low <= high", xg::Error);
+    CHECK_THROWS_WITH_AS(xg::leaky_relu(xg::ones({2}), std::nan("")),
+                         "leaky_relu: negative_slope must be a finite number, got nan", xg::Error);
+    const xg::Var x = xg::ones({2}, xg::Dtype::float64).set_requires_grad();
+    CHECK_THROWS_WITH_AS(xg::gradcheck([](const std::vector<xg::Var>& v) { return xg::sum(v[0]); }, {x}, {.eps = 0.0}),
+                         "gradcheck: eps must be a positive number, got 0", xg::Error);
+}
+
 TEST_CASE("loss input errors") {
     CHECK_THROWS_WITH_AS(xg::softmax_cross_entropy(filled({4, 3}), {0, 1, 2}),
                          "softmax_cross_entropy: 3 targets for logits of shape (4, 3)", xg::ShapeError);

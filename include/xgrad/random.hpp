@@ -26,10 +26,10 @@ private:
     bool has_spare_ = false;
 };
 
-/// A leaf of normal(mean, std) samples.
+/// A leaf of normal(mean, std) samples; mean must be finite and std finite and non-negative.
 Var randn(const Shape& shape, Generator& generator, Dtype dtype = Dtype::float32, double mean = 0.0,
           double std = 1.0);
-/// A leaf of uniform [low, high) samples.
+/// A leaf of uniform [low, high) samples; low and high must be finite, low <= high.
 Var rand(const Shape& shape, Generator& generator, Dtype dtype = Dtype::float32, double low = 0.0,
          double high = 1.0);
 
