@@ -316,3 +316,22 @@ TEST_CASE("evaluate and predict refuse an empty dataset instead of returning NaN
     CHECK(check::error_message<xg::DataError>([&] { xg::predict(*model, empty); }) ==
           "predict: the dataset is empty");
 }
+
+TEST_CASE("fit refuses options that could only fail later under another name") {
+    auto model = mlp(2, 4, 2, 43);
+    xg::Generator g(44);
+    const data::Dataset blobs = data::make_blobs(32, 2, 2, g);
+    optim::SGD sgd(model->parameters());
+    const auto fit_error = [&](const std::function<void(xg::FitOptions&)>& change) {
+        xg::FitOptions options = quiet(1, 16);
+        change(options);
+        return check::error_message([&] { xg::fit(*model, sgd, blobs, options); });
+    };
+    CHECK(fit_error([](xg::FitOptions& o) { o.l2 = std::nan(""); }) == "fit: l2 must be a non-negative number, got nan");
+    CHECK(fit_error([](xg::FitOptions& o) { o.l2 = -0.1; }) == "fit: l2 must be a non-negative number, got -0.1");
+    CHECK(fit_error([](xg::FitOptions& o) { o.min_delta = HUGE_VAL; }) ==
+          "fit: min_delta must be a non-negative number, got inf");
+    CHECK(fit_error([](xg::FitOptions& o) { o.evaluation_batch_size = 0; }) ==
+          "fit: evaluation_batch_size must be positive");
+    CHECK(fit_error([](xg::FitOptions&) {}) == "no exception of the expected type");
+}
