@@ -191,24 +191,24 @@ void Backward::add(std::size_t i, Var g) {
 
 namespace {
 
-Var seed_for(const Var& root, const Var& seed) {
-    if (!seed.defined()) {
+Var root_gradient(const Var& root, const Var& output_gradient) {
+    if (!output_gradient.defined()) {
         if (root.size() != 1)
             throw GraphError(fmt::format(
-                "backward: the output of '{}' has shape {}; a non-scalar output needs a seed gradient of that shape, "
-                "e.g. backward(y, ones_like(y))",
+                "backward: the output of '{}' has shape {}; a non-scalar output needs an output gradient of that "
+                "shape, e.g. backward(y, ones_like(y))",
                 root.op(), to_string(root.shape())));
         return ones_like(root);
     }
-    if (seed.shape() != root.shape())
-        throw ShapeError(fmt::format("backward: seed gradient has shape {} but the output of '{}' has shape {}",
-                                     to_string(seed.shape()), root.op(), to_string(root.shape())));
-    return seed.dtype() == root.dtype() ? seed : seed.detach().to(root.dtype());
+    if (output_gradient.shape() != root.shape())
+        throw ShapeError(fmt::format("backward: the output gradient has shape {} but the output of '{}' has shape {}",
+                                     to_string(output_gradient.shape()), root.op(), to_string(root.shape())));
+    return output_gradient.dtype() == root.dtype() ? output_gradient : output_gradient.detach().to(root.dtype());
 }
 
 // Runs the tape backwards from root. Nodes reached get their vjp called once all gradients flowing into them
 // have arrived, which creation order guarantees: an op's consumers are always recorded after it.
-void sweep(const Var& root, const Var& seed, BackwardOptions options, LeafMode mode) {
+void sweep(const Var& root, const Var& output_gradient, BackwardOptions options, LeafMode mode) {
     require_defined("backward", root);
     Node& top = *root.node();
     if (!top.requires_grad)
@@ -218,7 +218,7 @@ void sweep(const Var& root, const Var& seed, BackwardOptions options, LeafMode m
             root.op()));
     const bool create_graph = options.create_graph;
     const bool retain = options.retain_graph || create_graph;
-    Var g0 = seed_for(root, seed);
+    Var g0 = root_gradient(root, output_gradient);
 
     EnableGradGuard grad_mode(create_graph);
     const LeafMode previous_mode = leaf_mode;
@@ -286,11 +286,11 @@ void sweep(const Var& root, const Var& seed, BackwardOptions options, LeafMode m
 
 }  // namespace
 
-void backward(const Var& root, const Var& seed, BackwardOptions options) {
-    sweep(root, seed, options, LeafMode::accumulate);
+void backward(const Var& root, const Var& output_gradient, BackwardOptions options) {
+    sweep(root, output_gradient, options, LeafMode::accumulate);
 }
 
-std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Var& seed,
+std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Var& output_gradient,
                       BackwardOptions options) {
     for (const Var& x : inputs) {
         require_defined("grad", x);
@@ -307,7 +307,7 @@ std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const V
             }
         }
     } uncapture{inputs};
-    sweep(output, seed, options, LeafMode::capture);
+    sweep(output, output_gradient, options, LeafMode::capture);
     std::vector<Var> result;
     result.reserve(inputs.size());
     for (const Var& x : inputs) {
@@ -317,8 +317,8 @@ std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const V
     return result;
 }
 
-void Var::backward(const Var& seed, bool retain_graph, bool create_graph) const {
-    xg::backward(*this, seed, {retain_graph, create_graph});
+void Var::backward(const Var& output_gradient, bool retain_graph, bool create_graph) const {
+    xg::backward(*this, output_gradient, {retain_graph, create_graph});
 }
 
 }  // namespace xg

@@ -109,11 +109,11 @@ TEST_CASE("loss input errors") {
 TEST_CASE("graph errors") {
     Var x(xt::xarray<double>{1.0, 2.0}, true);
     CHECK_THROWS_WITH_AS((x * x).backward(),
-                         "backward: the output of 'mul' has shape (2,); a non-scalar output needs a seed gradient of "
+                         "backward: the output of 'mul' has shape (2,); a non-scalar output needs an output gradient of "
                          "that shape, e.g. backward(y, ones_like(y))",
                          xg::GraphError);
     CHECK_THROWS_WITH_AS((x * x).backward(filled({3})),
-                         "backward: seed gradient has shape (3,) but the output of 'mul' has shape (2,)",
+                         "backward: the output gradient has shape (3,) but the output of 'mul' has shape (2,)",
                          xg::ShapeError);
 
     const Var y = xg::sum(xg::exp(x));

@@ -17,12 +17,13 @@ struct BackwardOptions {
 };
 
 /// Accumulates d(root)/d(leaf) into the .grad of every leaf that requires grad (`+=`, like PyTorch).
-/// A non-scalar root needs `seed`, the gradient of some scalar with respect to root (same shape).
-void backward(const Var& root, const Var& seed = Var(), BackwardOptions options = {});
+/// A non-scalar root needs `output_gradient`, the gradient of some scalar with respect to root (same shape),
+/// PyTorch's `gradient` argument.
+void backward(const Var& root, const Var& output_gradient = Var(), BackwardOptions options = {});
 
 /// Returns d(output)/d(input) for each of `inputs` (leaves or intermediate variables), without touching any
-/// .grad. An input the output does not depend on gets a zero gradient.
-std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Var& seed = Var(),
+/// .grad. An input the output does not depend on gets a zero gradient. `output_gradient` as for backward.
+std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Var& output_gradient = Var(),
                       BackwardOptions options = {});
 
 /// While alive, ops on this thread record nothing (evaluation, optimizer updates).

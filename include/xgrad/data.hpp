@@ -45,7 +45,7 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
 
 /// MNIST's four files from `directory` (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
 /// t10k-labels-idx1-ubyte, each plain or with .gz), which also is how Fashion-MNIST ships. `scale` divides pixels
-/// by 255 (the seeds' normalize=True); `flatten` makes images rows of 784 (else (N, 28, 28)).
+/// by 255; `flatten` makes images rows of 784 (else (N, 28, 28)).
 Split load_mnist(const std::string& directory, bool scale = true, bool flatten = true);
 
 /// Where downloaded datasets are kept: $XGRAD_DATA_DIR, else $XDG_CACHE_HOME/xgrad, else ~/.cache/xgrad.
@@ -56,7 +56,7 @@ std::string cache_directory();
 /// The XOR truth table: inputs cycle through (0,0), (0,1), (1,0), (1,1) plus normal(0, noise) jitter; the label
 /// is x1 XOR x2. make_xor(4, g) is exactly the table.
 Dataset make_xor(std::size_t n, Generator& generator, double noise = 0.0);
-/// Two interleaved half circles (the seeds' "double arc"), n/2 points each, with normal(0, noise) jitter.
+/// Two interleaved half circles, n/2 points each, with normal(0, noise) jitter.
 Dataset make_moons(std::size_t n, Generator& generator, double noise = 0.1);
 /// `classes` spiral arms of n_per_class points each, radius 0 → 1, angular noise normal(0, noise).
 Dataset make_spirals(std::size_t n_per_class, std::size_t classes, Generator& generator, double noise = 0.2);
@@ -68,14 +68,14 @@ Dataset make_blobs(std::size_t n, std::size_t classes, std::size_t features, Gen
 Dataset make_blobs(std::size_t n, const std::vector<std::vector<double>>& centers, Generator& generator,
                    double std = 1.0);
 /// Regression: x uniform in [0, 1) (or, with evenly_spaced, the n points 0, 1/(n−1), …, 1), target
-/// sin(2πx) + normal(0, noise) (seed 000's noisy sine).
+/// sin(2πx) + normal(0, noise).
 Dataset make_sine(std::size_t n, Generator& generator, double noise = 0.1, bool evenly_spaced = false);
 
 // Preprocessing -----------------------------------------------------------------------------------------------
 
 /// Rows in a seeded random order.
 Dataset shuffle(const Dataset& data, Generator& generator);
-/// Shuffles, then holds out round(fraction · N) rows as `test` (the seeds hold out 20% for validation).
+/// Shuffles, then holds out round(fraction · N) rows as `test`.
 Split random_split(const Dataset& data, double test_fraction, Generator& generator);
 /// (N, d1, d2, ...) inputs as (N, d1·d2·...).
 Dataset flatten(const Dataset& data);

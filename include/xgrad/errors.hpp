@@ -19,7 +19,7 @@ struct DtypeError : Error {
     using Error::Error;
 };
 
-/// Misuse of the graph: backward on a non-scalar without a seed, backward through a released graph, ...
+/// Misuse of the graph: backward on a non-scalar without an output gradient, backward through a released graph, ...
 struct GraphError : Error {
     using Error::Error;
 };

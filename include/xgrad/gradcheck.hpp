@@ -11,7 +11,7 @@
 namespace xg {
 
 /// d f / d x by central differences (f(x + h) − f(x − h)) / 2h, one element at a time, computed in x's own
-/// dtype as the seeds' numerical_gradient does. f must return a one-element variable.
+/// dtype. f must return a one-element variable.
 Var numerical_gradient(const std::function<Var(const Var&)>& f, const Var& x, double h = 1e-4);
 
 struct GradcheckOptions {

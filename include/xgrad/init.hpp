@@ -20,7 +20,7 @@ std::pair<double, double> fans(const Var& parameter);
 void zeros(Var& parameter);
 void ones(Var& parameter);
 void constant(Var& parameter, double value);
-/// Normal(mean, std): the seeds' std 1 and std 0.01 starts.
+/// Normal(mean, std).
 void normal(Var& parameter, Generator& generator, double mean = 0.0, double std = 1.0);
 /// Uniform in [low, high).
 void uniform(Var& parameter, Generator& generator, double low = 0.0, double high = 1.0);
@@ -28,8 +28,8 @@ void uniform(Var& parameter, Generator& generator, double low = 0.0, double high
 void xavier_normal(Var& parameter, Generator& generator, double gain = 1.0);
 /// Glorot: uniform in ±gain·√(6 / (fan_in + fan_out)).
 void xavier_uniform(Var& parameter, Generator& generator, double gain = 1.0);
-/// He: normal with std = gain / √fan. The seeds' "He" start (std √(2/n)) is the default (relu, fan_in);
-/// their "Xavier" start (std 1/√n) is kaiming_normal(w, g, Nonlinearity::linear).
+/// He: normal with std = gain / √fan; std √(2/fan_in) (relu, fan_in) is the default. Std 1/√fan_in, which
+/// some texts call "Xavier", is kaiming_normal(w, g, Nonlinearity::linear).
 void kaiming_normal(Var& parameter, Generator& generator, Nonlinearity nonlinearity = Nonlinearity::relu,
                     FanMode mode = FanMode::fan_in, double negative_slope = 0.01);
 /// He: uniform in ±gain·√(3 / fan).

@@ -1,5 +1,5 @@
 #pragma once
-// Metrics for classifiers (seed 000's chapter on judging a model): accuracy, the confusion matrix and what it
+// Metrics for classifiers: accuracy, the confusion matrix and what it
 // gives (precision, recall/TPR, FPR, F1 per class and averaged), ROC curves with their AUC, top-k accuracy.
 #include <xgrad/var.hpp>
 
@@ -31,7 +31,7 @@ public:
     /// Counts predictions against labels; classes = 0 means one more than the largest class seen.
     ConfusionMatrix(const std::vector<std::size_t>& predicted, const std::vector<std::size_t>& labels,
                     std::size_t classes = 0);
-    /// The two-class matrix with these counts (class 1 is positive), as seed 000 states its example.
+    /// The two-class matrix with these counts (class 1 is positive).
     static ConfusionMatrix binary(std::size_t tp, std::size_t fn, std::size_t fp, std::size_t tn);
 
     void add(std::size_t label, std::size_t predicted);

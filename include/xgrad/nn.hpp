@@ -108,7 +108,7 @@ private:
     std::string name_;
 };
 
-/// y = x·W + b with W of shape (in, out), the seeds' Affine layer. Weight and bias start uniform in
+/// y = x·W + b with W of shape (in, out). Weight and bias start uniform in
 /// [−1/√in, 1/√in), as in PyTorch; use xg::init to start them otherwise.
 class Linear : public Module {
 public:
@@ -181,7 +181,7 @@ private:
     Generator generator_;
 };
 
-/// Batch normalization over the batch axis of (N, features) inputs (the seeds' Batch Norm layer):
+/// Batch normalization over the batch axis of (N, features) inputs:
 /// y = (x − μ) / √(σ² + eps) · γ + β with learnable γ (starts at 1) and β (starts at 0). Training uses the
 /// batch's mean and (biased) variance and updates the running statistics,
 /// running = (1 − momentum)·running + momentum·batch (variance unbiased, as in PyTorch); eval uses them.
@@ -202,7 +202,7 @@ private:
     double eps_, momentum_;
 };
 
-/// The seeds' SoftmaxWithLoss as a module: softmax_cross_entropy(logits, classes or target rows).
+/// softmax_cross_entropy as a module: softmax_cross_entropy(logits, classes or target rows).
 struct SoftmaxCrossEntropyLoss {
     Var operator()(const Var& logits, const std::vector<std::size_t>& classes) const {
         return softmax_cross_entropy(logits, classes);

@@ -77,7 +77,7 @@ Var select_rows(const Var& x, const std::vector<std::size_t>& rows);
 // Linear algebra.
 /// Matrix product of two 2-D variables.
 Var matmul(const Var& a, const Var& b);
-/// x·W + b for x (N, in), W (in, out), b (out): the seeds' Affine layer, fused.
+/// x·W + b for x (N, in), W (in, out), b (out), fused into one GEMM.
 Var affine(const Var& x, const Var& weight, const Var& bias);
 /// The x with a·x = b, for a square a (n, n) and b (n,) or (n, k), by LU with partial pivoting (LAPACK gesv);
 /// like torch.linalg.solve. A singular a throws Error.
@@ -86,7 +86,7 @@ Var solve(const Var& a, const Var& b);
 // Probabilities and losses.
 Var softmax(const Var& x, std::ptrdiff_t axis = -1);
 Var log_softmax(const Var& x, std::ptrdiff_t axis = -1);
-/// Mean over the batch of −log softmax(logits)[i, class_i]: the seeds' SoftmaxWithLoss.
+/// Mean over the batch of −log softmax(logits)[i, class_i].
 /// logits (N, C); classes has N entries in [0, C). Gradient (softmax(logits) − onehot) / N.
 Var softmax_cross_entropy(const Var& logits, const std::vector<std::size_t>& classes);
 /// The same, for a braced list of classes: softmax_cross_entropy(logits, {2, 0, 1}).

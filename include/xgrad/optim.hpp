@@ -80,7 +80,7 @@ struct SGDOptions {
 };
 
 /// Stochastic gradient descent, with optional momentum (PyTorch's form b ← μb + (1 − dampening)g, p ← p − lr·b,
-/// which is the seeds' v ← αv − ηg, p ← p + v while lr is constant) and Nesterov momentum.
+/// which equals v ← αv − ηg, p ← p + v while lr is constant) and Nesterov momentum.
 class SGD : public Optimizer {
 public:
     explicit SGD(std::vector<Var> params, SGDOptions options = {});
@@ -100,7 +100,7 @@ struct MomentumOptions {
     double weight_decay = 0.0;
 };
 
-/// SGD with momentum, the seeds' Momentum class (lr 0.01, momentum 0.9).
+/// SGD with momentum, by default lr 0.01 and momentum 0.9.
 class Momentum : public SGD {
 public:
     explicit Momentum(std::vector<Var> params, MomentumOptions options = {});
@@ -119,7 +119,7 @@ struct AdagradOptions {
     double lr_decay = 0.0;
     double weight_decay = 0.0;
     double initial_accumulator_value = 0.0;
-    double eps = 1e-10;  // the seeds use 1e-7
+    double eps = 1e-10;
 };
 
 /// AdaGrad: h ← h + g², p ← p − lr·g / (√h + eps).

@@ -42,7 +42,7 @@ void lr_range_test(const FindLRResult& result, const std::string& path);
 /// The ROC curve with the chance diagonal; the legend gives the AUC.
 void roc_curve(const metrics::RocCurve& roc, const std::string& path, const std::string& title = "ROC curve");
 
-/// One histogram panel per named array (e.g. each layer's activations, seed 002), `bins` bins over
+/// One histogram panel per named array (e.g. each layer's activations), `bins` bins over
 /// [low, high]; low == high takes the range of all the values.
 void histograms(const Named<Var>& arrays, const std::string& path, std::size_t bins = 30, double low = 0.0,
                 double high = 0.0);

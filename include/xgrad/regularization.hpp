@@ -6,7 +6,7 @@
 
 namespace xg {
 
-/// λ/2 · Σ‖W‖² over the parameters (the seeds' weight decay). 1-D parameters (biases, BatchNorm's γ and β)
+/// λ/2 · Σ‖W‖² over the parameters (L2 weight decay as a penalty). 1-D parameters (biases, BatchNorm's γ and β)
 /// are left out unless include_1d is true. A scalar in the parameters' dtype (float64 0 if none count).
 Var l2_penalty(const std::vector<Var>& parameters, double lambda, bool include_1d = false);
 /// λ · Σ|W| over the parameters, with the same rule for 1-D parameters.

@@ -93,8 +93,8 @@ struct FitOptions {
     /// When the run ends (epochs done, early stopping, a callback or Ctrl-C), put back the parameters and buffers
     /// the model had at the end of History::best_epoch, like Keras's restore_best_weights.
     bool restore_best = false;
-    /// After each epoch, measure the training loss and accuracy over the whole training set in eval mode (as the
-    /// seeds do) instead of averaging the batches as they trained.
+    /// After each epoch, measure the training loss and accuracy over the whole training set in eval mode
+    /// instead of averaging the batches as they trained.
     bool evaluate_train = false;
     /// Rows per forward pass when evaluating.
     std::size_t evaluation_batch_size = 1000;

@@ -85,8 +85,8 @@ public:
     const std::string& name() const;
     Var& set_name(std::string name);
 
-    /// Same as xg::backward(*this, seed, {retain_graph, create_graph}).
-    void backward(const Var& seed = Var(), bool retain_graph = false, bool create_graph = false) const;
+    /// Same as xg::backward(*this, output_gradient, {retain_graph, create_graph}).
+    void backward(const Var& output_gradient = Var(), bool retain_graph = false, bool create_graph = false) const;
 
     /// Internal: the node behind this handle.
     explicit Var(std::shared_ptr<Node> node) : node_(std::move(node)) {}
@@ -107,7 +107,7 @@ Var full(const Shape& shape, double value, Dtype dtype = Dtype::float32);
 Var zeros_like(const Var& x);
 Var ones_like(const Var& x);
 
-/// Sets how many threads OpenBLAS uses for matrix products (1 is fastest for the small nets of the seeds).
+/// Sets how many threads OpenBLAS uses for matrix products (1 is fastest for small networks).
 void set_num_threads(int threads);
 
 }  // namespace xg
