@@ -62,7 +62,7 @@ Tape& this_thread_tape() {
 }
 
 void Tape::record(const std::shared_ptr<Node>& node) {
-    if (entries.size() >= compact_at) {
+    if (entries.size() >= compact_at && sweeps_running == 0) {
         compact();
         compact_at = std::max<std::size_t>(1024, 2 * entries.size());
     }
@@ -248,6 +248,12 @@ void sweep(const Var& root, const Var& output_gradient, BackwardOptions options,
                                [](const TapeEntry& e, std::uint64_t seq) { return e.seq < seq; });
     const std::size_t start = static_cast<std::size_t>(at - tape.entries.begin());
     top.pending = std::move(g0);
+    // A create_graph sweep records the backward's own ops on this tape while it walks it.
+    struct Walking {
+        Tape& tape;
+        explicit Walking(Tape& t) : tape(t) { ++tape.sweeps_running; }
+        ~Walking() { --tape.sweeps_running; }
+    } walking(tape);
     try {
         for (std::size_t k = start + 1; k-- > 0;) {
             // Index, not iterator: a create_graph sweep records new entries, which may reallocate.

@@ -68,6 +68,8 @@ struct Tape {
     std::vector<TapeEntry> entries;
     std::uint64_t next_seq = 1;
     std::size_t compact_at = 1024;
+    // Sweeps walking `entries` by index: compacting would move entries under them, so it waits.
+    std::size_t sweeps_running = 0;
 
     void record(const std::shared_ptr<Node>& node);
     void compact();

@@ -2,6 +2,7 @@
 #include "check.hpp"
 
 #include <cmath>
+#include <thread>
 
 using xg::Var;
 using Inputs = std::vector<Var>;
@@ -116,4 +117,24 @@ TEST_CASE("third derivative through two create_graph levels") {
     CHECK(d1.item() == doctest::Approx(2 * std::exp(1.4)));
     CHECK(d2.item() == doctest::Approx(4 * std::exp(1.4)));
     CHECK(d3.item() == doctest::Approx(8 * std::exp(1.4)));
+}
+
+TEST_CASE("a create_graph sweep that records past the tape's compaction point reads no moved entry") {
+    // A fresh thread's tape compacts when it reaches 1024 entries. With `dead` finished ops recorded first, the
+    // sweep below records its own ops across that point for some `dead` in this range; it once read entries
+    // that compaction had moved, and ran a VJP twice (dy/du doubled).
+    for (int dead = 990; dead <= 1030; ++dead) {
+        std::thread([dead] {
+            Var x(xt::xarray<double>{0.5, -1.0}, true);
+            for (int i = 0; i < dead; ++i) (void)xg::exp(x);
+            const Var u = x * 2.0, h = xg::tanh(u), y = xg::sum(xg::pow(h, 3.0));
+            const std::vector<Var> g = xg::grad(y, {h, u}, Var(), {.create_graph = true});
+            for (std::size_t i = 0; i < 2; ++i) {
+                const double hi = h.value<double>()(i);
+                INFO("dead ops " << dead << ", element " << i);
+                CHECK(g[0].value<double>()(i) == doctest::Approx(3 * hi * hi).epsilon(1e-12));
+                CHECK(g[1].value<double>()(i) == doctest::Approx(3 * hi * hi * (1 - hi * hi)).epsilon(1e-12));
+            }
+        }).join();
+    }
 }
