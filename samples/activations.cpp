@@ -45,11 +45,13 @@ bool saturated(Activation activation, float a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/activations";
     CLI::App app("Seed 002's activation histograms for different initial weights");
-    app.add_option("--seed", flags.seed, "seed of the inputs and weights")->capture_default_str();
+    app.add_option("--seed", flags.seed, "seed of the inputs and weights")
+        ->check(sample::whole_number(0))
+        ->capture_default_str();
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
@@ -103,4 +105,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     fmt::print("wrote activations.csv and one histogram SVG per case in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -150,27 +150,32 @@ void best_curves_chart(const std::vector<Trial>& sorted, const std::string& path
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 50, .batch_size = 100, .lr = 0.0, .seed = 0,
                         .data_dir = sample::default_mnist_directory(), .out = "out/hyperparameter_search"};
     std::size_t trials = 100, images = 500;
     std::pair<double, double> log_lr{-6.0, -2.0}, log_wd{-8.0, -4.0};
     CLI::App app("Random search of learning rate and weight decay on a log scale (seed 003, the book §6.5), judged "
                  "on a validation set held out of 500 MNIST training images");
-    app.add_option("--epochs", flags.epochs, "epochs per trial")->check(sample::positive())->capture_default_str();
+    app.add_option("--epochs", flags.epochs, "epochs per trial")->check(sample::whole_number(1))->capture_default_str();
     app.add_option("--batch-size", flags.batch_size, "rows per mini-batch")
-        ->check(sample::positive())
+        ->check(sample::whole_number(1))
         ->capture_default_str();
     app.add_option("--seed", flags.seed, "seed of the split, the draws, the initial weights and the batch order")
+        ->check(sample::whole_number(0))
         ->capture_default_str();
     app.add_option("--trials", trials, "how many (lr, weight decay) pairs to try")
-        ->check(sample::positive())
+        ->check(sample::whole_number(1))
         ->capture_default_str();
     app.add_option("--images", images, "the first N training images, 20% of them held out for validation")
         ->check(CLI::Range(std::size_t{50}, std::size_t{60000}))
         ->capture_default_str();
-    app.add_option("--log-lr", log_lr, "lr = 10^U(LOW, HIGH), default -6 -2")->type_name("LOW HIGH");
-    app.add_option("--log-wd", log_wd, "weight decay = 10^U(LOW, HIGH), default -8 -4")->type_name("LOW HIGH");
+    app.add_option("--log-lr", log_lr, "lr = 10^U(LOW, HIGH), default -6 -2")
+        ->check(sample::finite())
+        ->type_name("LOW HIGH");
+    app.add_option("--log-wd", log_wd, "weight decay = 10^U(LOW, HIGH), default -8 -4")
+        ->check(sample::finite())
+        ->type_name("LOW HIGH");
     sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
@@ -271,4 +276,7 @@ int main(int argc, char** argv) {
     search_chart(results, sample::output_file(flags, "search.svg"));
     best_curves_chart(sorted, sample::output_file(flags, "best_curves.svg"));
     fmt::print("\nwrote trials.csv, curves.csv, search.svg and best_curves.svg in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

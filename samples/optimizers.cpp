@@ -13,12 +13,14 @@
 
 namespace optim = xg::optim;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/optimizers";
     int steps = 30;
     CLI::App app("Seed 002's optimizer comparison on f(x, y) = x^2/20 + y^2");
-    app.add_option("--steps", steps, "updates per optimizer")->check(sample::positive())->capture_default_str();
+    app.add_option("--steps", steps, "updates per optimizer")
+        ->check(sample::whole_number(1, std::numeric_limits<int>::max()))
+        ->capture_default_str();
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
@@ -68,4 +70,7 @@ int main(int argc, char** argv) {
     const std::string file = sample::output_file(flags, "paths.svg");
     xg::plot::line_chart(paths, file, {"paths from (-7, 2) to the minimum (0, 0)", "x", "y"});
     fmt::print("wrote {} and {}\n", csv_file, file);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -101,7 +101,7 @@ void accuracy_chart(const std::vector<Run>& runs, const std::string& path, const
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 333, .batch_size = 100, .lr = 0.01, .seed = 0,
                         .data_dir = sample::default_mnist_directory(), .out = "out/overfitting"};
     std::size_t train_size = 300;
@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
         ->check(sample::positive())
         ->capture_default_str();
     app.add_option("--dropout", dropout, "dropout probability of the third run")
+        ->check(sample::finite())
         ->check(CLI::Range(0.01, 0.99))
         ->capture_default_str();
     app.add_flag("--book-dropout", book_dropout,
@@ -233,4 +234,7 @@ int main(int argc, char** argv) {
     for (const Run& run : runs)
         xg::plot::learning_curves(run.history, sample::output_file(flags, "curves_" + run.key + ".svg"), run.label);
     fmt::print("\nwrote accuracy.csv, accuracy.svg and curves_{{plain,weight_decay,dropout}}.svg in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

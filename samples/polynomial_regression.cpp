@@ -269,7 +269,7 @@ bool write_csv(const std::vector<Fit>& plain, const std::vector<Fit>& penalized,
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/polynomial_regression";
     std::size_t train_points = 11;
@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t{11}, std::size_t{1000000}))
         ->capture_default_str();
     app.add_option("--heldout-points", heldout_points, "held-out points (x uniform in [0, 1)) that score each fit")
-        ->check(sample::positive())
+        ->check(sample::whole_number(1))
         ->capture_default_str();
     app.add_option("--noise", noise, "standard deviation of the noise on sin(2πx)")
         ->check(sample::positive())
@@ -294,7 +294,9 @@ int main(int argc, char** argv) {
         ->check(sample::positive())
         ->capture_default_str();
     app.add_flag("--random-x", random_x, "draw the training x uniformly at random instead of evenly spaced");
-    app.add_option("--seed", flags.seed, "seed of the noise and of the held-out points")->capture_default_str();
+    app.add_option("--seed", flags.seed, "seed of the noise and of the held-out points")
+        ->check(sample::whole_number(0))
+        ->capture_default_str();
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
@@ -350,4 +352,7 @@ int main(int argc, char** argv) {
     plot_errors(penalized, &plain, noise_variance, "error against degree, " + with_l2,
                 sample::output_file(flags, "errors_l2.svg"));
     fmt::print("\nwrote fits.csv, fits.svg, fits_l2.svg, errors.svg and errors_l2.svg in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

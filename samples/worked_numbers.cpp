@@ -191,7 +191,7 @@ double slope(const Values& x, const Values& y) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/worked_numbers";
     CLI::App app("Every small worked number of seeds 000, 001, 003 and 004, recomputed beside the seed's");
@@ -606,3 +606,5 @@ int main(int argc, char** argv) {
     fmt::print("wrote worked_numbers.csv, difference_error.csv and difference_error.svg in {}\n", flags.out);
     return all_agree ? 0 : 1;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }
