@@ -26,7 +26,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <utility>
@@ -79,31 +78,27 @@ void print_shared_ranges(const std::vector<Trial>& sorted, std::size_t count, st
                describe("weight decay", &Trial::weight_decay, log_wd));
 }
 
-bool write_trials_csv(const std::vector<Trial>& trials, const std::string& path) {
-    std::ofstream csv(path);
-    csv << "trial,lr,weight_decay,diverged,validation_accuracy,train_accuracy,validation_loss,train_loss\n";
+std::string trials_csv(const std::vector<Trial>& trials) {
+    std::string csv = "trial,lr,weight_decay,diverged,validation_accuracy,train_accuracy,validation_loss,train_loss\n";
     for (const Trial& t : trials) {
-        csv << fmt::format("{},{:.6g},{:.6g},{}", t.number, t.lr, t.weight_decay, t.diverged() ? 1 : 0);
+        csv += fmt::format("{},{:.6g},{:.6g},{}", t.number, t.lr, t.weight_decay, t.diverged() ? 1 : 0);
         if (t.diverged()) {
-            csv << ",,,,\n";
+            csv += ",,,,\n";
             continue;
         }
         const xg::EpochRecord& last = t.history.epochs.back();
-        csv << fmt::format(",{:.6g},{:.6g},{:.6g},{:.6g}\n", last.validation_accuracy, last.train_accuracy,
+        csv += fmt::format(",{:.6g},{:.6g},{:.6g},{:.6g}\n", last.validation_accuracy, last.train_accuracy,
                            last.validation_loss, last.train_loss);
     }
-    csv.close();
-    return static_cast<bool>(csv);
+    return csv;
 }
 
-bool write_curves_csv(const std::vector<Trial>& trials, const std::string& path) {
-    std::ofstream csv(path);
-    csv << "trial,epoch,train_accuracy,validation_accuracy\n";
+std::string curves_csv(const std::vector<Trial>& trials) {
+    std::string csv = "trial,epoch,train_accuracy,validation_accuracy\n";
     for (const Trial& t : trials)
         for (const xg::EpochRecord& r : t.history.epochs)
-            csv << fmt::format("{},{},{:.6g},{:.6g}\n", t.number, r.epoch, r.train_accuracy, r.validation_accuracy);
-    csv.close();
-    return static_cast<bool>(csv);
+            csv += fmt::format("{},{},{:.6g},{:.6g}\n", t.number, r.epoch, r.train_accuracy, r.validation_accuracy);
+    return csv;
 }
 
 // Every trial as a point (log10 λ, log10 lr), one scatter series per band of validation accuracy (and one for
@@ -267,12 +262,8 @@ int run(int argc, char** argv) {
                "10^U(-8, -3) and weight decay from 10^U(-6, -3) for 10 epochs);\nthe book (§6.5.3) concludes that "
                "learning goes well for lr 0.001 to 0.01 and weight decay 1e-8 to 1e-6\n");
 
-    const std::string trials_csv = sample::output_file(flags, "trials.csv"),
-                      curves_csv = sample::output_file(flags, "curves.csv");
-    if (!write_trials_csv(results, trials_csv) || !write_curves_csv(results, curves_csv)) {
-        fmt::print(stderr, "error: could not write {} or {}\n", trials_csv, curves_csv);
-        return 1;
-    }
+    xg::write_file(sample::output_file(flags, "trials.csv"), trials_csv(results));
+    xg::write_file(sample::output_file(flags, "curves.csv"), curves_csv(results));
     search_chart(results, sample::output_file(flags, "search.svg"));
     best_curves_chart(sorted, sample::output_file(flags, "best_curves.svg"));
     fmt::print("\nwrote trials.csv, curves.csv, search.svg and best_curves.svg in {}\n", flags.out);

@@ -35,7 +35,6 @@
 #include "sample.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,19 +62,17 @@ struct Run {
     }
 };
 
-bool write_csv(const std::vector<Run>& runs, const std::string& path) {
-    std::ofstream csv(path);
-    csv << "epoch";
-    for (const Run& run : runs) csv << "," << run.key << "_train_accuracy," << run.key << "_test_accuracy";
-    csv << "\n";
+std::string accuracy_csv(const std::vector<Run>& runs) {
+    std::string csv = "epoch";
+    for (const Run& run : runs) csv += "," + run.key + "_train_accuracy," + run.key + "_test_accuracy";
+    csv += "\n";
     for (std::size_t e = 1; e <= runs.front().history.epochs.size(); ++e) {
-        csv << e;
+        csv += fmt::format("{}", e);
         for (const Run& run : runs)
-            csv << fmt::format(",{:.6g},{:.6g}", run.at(e).train_accuracy, run.at(e).validation_accuracy);
-        csv << "\n";
+            csv += fmt::format(",{:.6g},{:.6g}", run.at(e).train_accuracy, run.at(e).validation_accuracy);
+        csv += "\n";
     }
-    csv.close();
-    return static_cast<bool>(csv);
+    return csv;
 }
 
 // Training accuracy as circles every few epochs and test accuracy as a line, so the marker says train or test and
@@ -224,11 +221,7 @@ int run(int argc, char** argv) {
                test(drop), test(decay), holds(test(drop) > test(decay), "higher"), gap_points(drop),
                gap_points(decay), holds(gap_points(drop) < gap_points(decay), "narrower"));
 
-    const std::string csv = sample::output_file(flags, "accuracy.csv");
-    if (!write_csv(runs, csv)) {
-        fmt::print(stderr, "error: could not write {}\n", csv);
-        return 1;
-    }
+    xg::write_file(sample::output_file(flags, "accuracy.csv"), accuracy_csv(runs));
     accuracy_chart(runs, sample::output_file(flags, "accuracy.svg"),
                    fmt::format("{} MNIST images, 6×100 ReLU: train (circles) and test (lines) accuracy", train.size()));
     for (const Run& run : runs)

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numbers>
 #include <utility>
 #include <vector>
@@ -247,24 +246,21 @@ void plot_errors(const std::vector<Fit>& fits, const std::vector<Fit>* unpenaliz
          "polynomial degree", "log10(MSE)"});
 }
 
-bool write_csv(const std::vector<Fit>& plain, const std::vector<Fit>& penalized, double noise_variance,
-               const std::string& path) {
-    std::ofstream csv(path);
-    csv << "lambda,degree,train_mse,heldout_mse,verdict,gradient_norm,hessian_condition,b";
-    for (std::size_t k = 1; k <= max_degree; ++k) csv << ",w" << k;
-    csv << "\n";
+std::string fits_csv(const std::vector<Fit>& plain, const std::vector<Fit>& penalized, double noise_variance) {
+    std::string csv = "lambda,degree,train_mse,heldout_mse,verdict,gradient_norm,hessian_condition,b";
+    for (std::size_t k = 1; k <= max_degree; ++k) csv += fmt::format(",w{}", k);
+    csv += "\n";
     for (const std::vector<Fit>* fits : {&plain, &penalized}) {
         const std::vector<std::string> verdict = verdicts(*fits, noise_variance);
         for (const Fit& f : *fits) {
-            csv << fmt::format("{:g},{},{:.9g},{:.9g},{},{:.3g},{:.3g},{:.9g}", f.lambda, f.degree, f.train_mse,
+            csv += fmt::format("{:g},{},{:.9g},{:.9g},{},{:.3g},{:.3g},{:.9g}", f.lambda, f.degree, f.train_mse,
                                f.heldout_mse, verdict[f.degree - 1], f.gradient_norm, f.hessian_condition, f.bias);
             for (std::size_t k = 0; k < max_degree; ++k)
-                csv << (k < f.weights.size() ? fmt::format(",{:.9g}", f.weights[k]) : ",");
-            csv << "\n";
+                csv += k < f.weights.size() ? fmt::format(",{:.9g}", f.weights[k]) : ",";
+            csv += "\n";
         }
     }
-    csv.close();
-    return static_cast<bool>(csv);
+    return csv;
 }
 
 }  // namespace
@@ -339,11 +335,7 @@ int run(int argc, char** argv) {
                    l.train_mse, l.gradient_norm, penalized_verdict[i]);
     }
 
-    const std::string csv = sample::output_file(flags, "fits.csv");
-    if (!write_csv(plain, penalized, noise_variance, csv)) {
-        fmt::print(stderr, "error: could not write {}\n", csv);
-        return 1;
-    }
+    xg::write_file(sample::output_file(flags, "fits.csv"), fits_csv(plain, penalized, noise_variance));
     const std::string with_l2 = fmt::format("with L2, lambda = {:g}", lambda);
     plot_fits(plain, train, "least squares", sample::output_file(flags, "fits.svg"));
     plot_fits(penalized, train, with_l2, sample::output_file(flags, "fits_l2.svg"));

@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -254,10 +253,7 @@ inline std::string verdict(std::size_t agreeing, std::size_t runs) {
 /// Writes `text` as the file `name` in the output directory and returns its path.
 inline std::string save(const Flags& flags, const std::string& name, const std::string& text) {
     const std::string path = output_file(flags, name);
-    std::ofstream file(path);
-    file << text;
-    file.close();
-    if (!file) throw std::runtime_error("could not write " + path);
+    xg::write_file(path, text);
     return path;
 }
 

@@ -269,6 +269,11 @@ TEST_CASE("errors while running end the sample with one error line and status 1,
     check_fails(run_sample("curve_fitting", "--points 20 --epochs 2 --lr 1e300 --out " + out.path.string()), 1,
                 "error: fit: the loss of epoch 2 batch 0 is inf; lower the learning rate (now 1e+300)");
 
+    // The CSV goes through xg::write_file, whose error is the sample's one line.
+    std::filesystem::create_directories(out / "blocked/paths.csv");
+    check_fails(run_sample("optimizers", "--out " + out / "blocked"), 1,
+                "error: write_file: '" + out / "blocked/paths.csv" + "': is a directory");
+
     // MNIST-format files whose fourth training label is 12.
     const std::string data = out / "labels";
     std::filesystem::create_directory(data);
