@@ -8,7 +8,6 @@
 #include "sample.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <functional>
 
 #include <xtensor/xadapt.hpp>
@@ -45,11 +44,13 @@ bool saturated(Activation activation, float a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/activations";
     CLI::App app("Seed 002's activation histograms for different initial weights");
-    app.add_option("--seed", flags.seed, "seed of the inputs and weights")->capture_default_str();
+    app.add_option("--seed", flags.seed, "seed of the inputs and weights")
+        ->check(sample::whole_number(0))
+        ->capture_default_str();
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
@@ -63,8 +64,7 @@ int main(int argc, char** argv) {
         {"relu_xavier", Activation::relu, 1.0 / std::sqrt(n), "not in seed 002 (it gives He for ReLU)"},
         {"relu_he", Activation::relu, std::sqrt(2.0 / n), "the initial value for ReLU"},
     };
-    std::ofstream csv(sample::output_file(flags, "activations.csv"));
-    csv << "case,layer,mean,std,saturated_fraction\n";
+    std::string csv = "case,layer,mean,std,saturated_fraction\n";
 
     xg::NoGradGuard no_grad;
     for (const Case& c : cases) {
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
             for (float value : a) flat += saturated(c.activation, value);
             const double fraction = static_cast<double>(flat) / static_cast<double>(a.size());
             fmt::print("  {:>5}  {:6.3f}  {:6.3f}  {:8.1f}%\n", layer, mean, spread, 100.0 * fraction);
-            csv << fmt::format("{},{},{:.6g},{:.6g},{:.6g}\n", c.name, layer, mean, spread, fraction);
+            csv += fmt::format("{},{},{:.6g},{:.6g},{:.6g}\n", c.name, layer, mean, spread, fraction);
             // ReLU's zeros would dwarf every other bar (the book clips its y axis instead): plot the positive ones.
             if (c.activation == Activation::relu) {
                 std::vector<float> positive;
@@ -97,10 +97,9 @@ int main(int argc, char** argv) {
         const double low = c.activation == Activation::tanh ? -1.0 : 0.0;
         xg::plot::histograms(panels, sample::output_file(flags, c.name + ".svg"), 30, low, 1.0);
     }
-    csv.close();
-    if (!csv) {
-        fmt::print(stderr, "error: could not write {}\n", sample::output_file(flags, "activations.csv"));
-        return 1;
-    }
+    xg::write_file(sample::output_file(flags, "activations.csv"), csv);
     fmt::print("wrote activations.csv and one histogram SVG per case in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

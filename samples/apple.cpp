@@ -4,14 +4,16 @@
 // counts and tax; the expected column is the derivative worked out by hand.
 #include "sample.hpp"
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     double apple_price = 100, apples = 2, orange_price = 150, oranges = 3, tax_rate = 1.1;
     CLI::App app("The seeds' apple and orange graph: forward, backward, and every derivative");
-    app.add_option("--apple-price", apple_price)->capture_default_str();
-    app.add_option("--apples", apples, "how many apples")->capture_default_str();
-    app.add_option("--orange-price", orange_price)->capture_default_str();
-    app.add_option("--oranges", oranges, "how many oranges")->capture_default_str();
-    app.add_option("--tax", tax_rate, "the factor the sum is multiplied by")->capture_default_str();
+    app.add_option("--apple-price", apple_price)->check(sample::finite())->capture_default_str();
+    app.add_option("--apples", apples, "how many apples")->check(sample::finite())->capture_default_str();
+    app.add_option("--orange-price", orange_price)->check(sample::finite())->capture_default_str();
+    app.add_option("--oranges", oranges, "how many oranges")->check(sample::finite())->capture_default_str();
+    app.add_option("--tax", tax_rate, "the factor the sum is multiplied by")
+        ->check(sample::finite())
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     xg::Var apple(apple_price, true), apple_num(apples, true), orange(orange_price, true), orange_num(oranges, true),
@@ -38,4 +40,7 @@ int main(int argc, char** argv) {
     };
     fmt::print("{:<12} {:>20} {:>10}\n", "", "xgrad", "expected");
     for (const auto& row : rows) fmt::print("{:<12} {:>20} {:>10}\n", row.name, row.value, row.expected);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -9,7 +9,7 @@ namespace nn = xg::nn;
 namespace data = xg::data;
 namespace metrics = xg::metrics;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 200, .batch_size = 32, .lr = 0.01, .seed = 0, .data_dir = "", .out = "out/classify_2d"};
     std::string dataset = "moons";
     std::size_t points = 1000;
@@ -21,11 +21,15 @@ int main(int argc, char** argv) {
     app.add_option("--dataset", dataset, "the synthetic set")
         ->check(CLI::IsMember({"moons", "spirals", "blobs", "xor"}))
         ->capture_default_str();
-    app.add_option("--points", points, "how many points")->check(sample::positive())->capture_default_str();
+    // The 20% validation split rounds to at least one point, and leaves at least two for training, from 3 up.
+    app.add_option("--points", points, "how many points")->check(sample::whole_number(3))->capture_default_str();
     CLI::Option* noise_flag =
         app.add_option("--noise", noise, "spread of the points around their shape (moons, spirals, xor)")
+            ->check(sample::finite())
             ->capture_default_str();
-    app.add_option("--cluster-std", cluster_std, "standard deviation of each blob (blobs)")->capture_default_str();
+    app.add_option("--cluster-std", cluster_std, "standard deviation of each blob (blobs)")
+        ->check(sample::positive())
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     if (dataset == "blobs" && noise_flag->count() > 0) {
         fmt::print(stderr, "error: --noise does not apply to blobs; set their spread with --cluster-std\n");
@@ -84,3 +88,5 @@ int main(int argc, char** argv) {
                flags.out);
     return history.interrupted ? 130 : 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

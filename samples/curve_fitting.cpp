@@ -12,7 +12,7 @@
 namespace nn = xg::nn;
 namespace data = xg::data;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.epochs = 500;
     flags.batch_size = 32;
@@ -23,8 +23,9 @@ int main(int argc, char** argv) {
     CLI::App app("Networks of different widths fit a noisy sine (regression with mean squared error)");
     sample::add_training_flags(app, flags);
     sample::add_out_flag(app, flags);
-    app.add_option("--points", points, "how many points")->check(sample::positive())->capture_default_str();
-    app.add_option("--noise", noise, "standard deviation of the noise")->capture_default_str();
+    // The 20% held-out split rounds to at least one point, and leaves at least two for training, from 3 up.
+    app.add_option("--points", points, "how many points")->check(sample::whole_number(3))->capture_default_str();
+    app.add_option("--noise", noise, "standard deviation of the noise")->check(sample::finite())->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
@@ -66,4 +67,7 @@ int main(int argc, char** argv) {
     const std::string file = sample::output_file(flags, "fits.svg");
     xg::plot::line_chart(series, file, {"fitting a noisy sine", "x", "y"});
     fmt::print("wrote {}\n", file);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

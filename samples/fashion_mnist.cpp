@@ -5,7 +5,7 @@
 
 namespace nn = xg::nn;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 40, .batch_size = 128, .lr = 0.2, .seed = 0,
                         .data_dir = "/usr/share/datasets/fashion-mnist", .out = "out/fashion_mnist"};
     CLI::App app("The three-layer network (784-64-16-10, sigmoid and tanh) on Fashion-MNIST");
@@ -42,3 +42,5 @@ int main(int argc, char** argv) {
                sample::output_file(flags, "curves.svg"));
     return history.interrupted ? 130 : 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -28,13 +28,17 @@ Distances distances(const xg::Var& analytic, const xg::Var& numeric) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     std::uint64_t seed = 2024;
     std::size_t batch = 12, hidden = 20;
     CLI::App app("Gradient checking of the seed's two-layer network: backprop against central differences");
-    app.add_option("--seed", seed, "seed of the data and weights")->capture_default_str();
-    app.add_option("--batch-size", batch, "rows of random input")->check(sample::positive())->capture_default_str();
-    app.add_option("--hidden", hidden, "hidden sigmoid units")->check(sample::positive())->capture_default_str();
+    app.add_option("--seed", seed, "seed of the data and weights")
+        ->check(sample::whole_number(0))
+        ->capture_default_str();
+    app.add_option("--batch-size", batch, "rows of random input")
+        ->check(sample::whole_number(1))
+        ->capture_default_str();
+    app.add_option("--hidden", hidden, "hidden sigmoid units")->check(sample::whole_number(1))->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
@@ -93,3 +97,5 @@ int main(int argc, char** argv) {
     fmt::print("gradient check {}\n", good && report.passed ? "passed" : "FAILED");
     return good && report.passed ? 0 : 1;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -26,7 +26,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <utility>
@@ -79,31 +78,27 @@ void print_shared_ranges(const std::vector<Trial>& sorted, std::size_t count, st
                describe("weight decay", &Trial::weight_decay, log_wd));
 }
 
-bool write_trials_csv(const std::vector<Trial>& trials, const std::string& path) {
-    std::ofstream csv(path);
-    csv << "trial,lr,weight_decay,diverged,validation_accuracy,train_accuracy,validation_loss,train_loss\n";
+std::string trials_csv(const std::vector<Trial>& trials) {
+    std::string csv = "trial,lr,weight_decay,diverged,validation_accuracy,train_accuracy,validation_loss,train_loss\n";
     for (const Trial& t : trials) {
-        csv << fmt::format("{},{:.6g},{:.6g},{}", t.number, t.lr, t.weight_decay, t.diverged() ? 1 : 0);
+        csv += fmt::format("{},{:.6g},{:.6g},{}", t.number, t.lr, t.weight_decay, t.diverged() ? 1 : 0);
         if (t.diverged()) {
-            csv << ",,,,\n";
+            csv += ",,,,\n";
             continue;
         }
         const xg::EpochRecord& last = t.history.epochs.back();
-        csv << fmt::format(",{:.6g},{:.6g},{:.6g},{:.6g}\n", last.validation_accuracy, last.train_accuracy,
+        csv += fmt::format(",{:.6g},{:.6g},{:.6g},{:.6g}\n", last.validation_accuracy, last.train_accuracy,
                            last.validation_loss, last.train_loss);
     }
-    csv.close();
-    return static_cast<bool>(csv);
+    return csv;
 }
 
-bool write_curves_csv(const std::vector<Trial>& trials, const std::string& path) {
-    std::ofstream csv(path);
-    csv << "trial,epoch,train_accuracy,validation_accuracy\n";
+std::string curves_csv(const std::vector<Trial>& trials) {
+    std::string csv = "trial,epoch,train_accuracy,validation_accuracy\n";
     for (const Trial& t : trials)
         for (const xg::EpochRecord& r : t.history.epochs)
-            csv << fmt::format("{},{},{:.6g},{:.6g}\n", t.number, r.epoch, r.train_accuracy, r.validation_accuracy);
-    csv.close();
-    return static_cast<bool>(csv);
+            csv += fmt::format("{},{},{:.6g},{:.6g}\n", t.number, r.epoch, r.train_accuracy, r.validation_accuracy);
+    return csv;
 }
 
 // Every trial as a point (log10 λ, log10 lr), one scatter series per band of validation accuracy (and one for
@@ -150,27 +145,32 @@ void best_curves_chart(const std::vector<Trial>& sorted, const std::string& path
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 50, .batch_size = 100, .lr = 0.0, .seed = 0,
                         .data_dir = sample::default_mnist_directory(), .out = "out/hyperparameter_search"};
     std::size_t trials = 100, images = 500;
     std::pair<double, double> log_lr{-6.0, -2.0}, log_wd{-8.0, -4.0};
     CLI::App app("Random search of learning rate and weight decay on a log scale (seed 003, the book §6.5), judged "
                  "on a validation set held out of 500 MNIST training images");
-    app.add_option("--epochs", flags.epochs, "epochs per trial")->check(sample::positive())->capture_default_str();
+    app.add_option("--epochs", flags.epochs, "epochs per trial")->check(sample::whole_number(1))->capture_default_str();
     app.add_option("--batch-size", flags.batch_size, "rows per mini-batch")
-        ->check(sample::positive())
+        ->check(sample::whole_number(1))
         ->capture_default_str();
     app.add_option("--seed", flags.seed, "seed of the split, the draws, the initial weights and the batch order")
+        ->check(sample::whole_number(0))
         ->capture_default_str();
     app.add_option("--trials", trials, "how many (lr, weight decay) pairs to try")
-        ->check(sample::positive())
+        ->check(sample::whole_number(1))
         ->capture_default_str();
     app.add_option("--images", images, "the first N training images, 20% of them held out for validation")
         ->check(CLI::Range(std::size_t{50}, std::size_t{60000}))
         ->capture_default_str();
-    app.add_option("--log-lr", log_lr, "lr = 10^U(LOW, HIGH), default -6 -2")->type_name("LOW HIGH");
-    app.add_option("--log-wd", log_wd, "weight decay = 10^U(LOW, HIGH), default -8 -4")->type_name("LOW HIGH");
+    app.add_option("--log-lr", log_lr, "lr = 10^U(LOW, HIGH), default -6 -2")
+        ->check(sample::finite())
+        ->type_name("LOW HIGH");
+    app.add_option("--log-wd", log_wd, "weight decay = 10^U(LOW, HIGH), default -8 -4")
+        ->check(sample::finite())
+        ->type_name("LOW HIGH");
     sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
@@ -262,13 +262,12 @@ int main(int argc, char** argv) {
                "10^U(-8, -3) and weight decay from 10^U(-6, -3) for 10 epochs);\nthe book (§6.5.3) concludes that "
                "learning goes well for lr 0.001 to 0.01 and weight decay 1e-8 to 1e-6\n");
 
-    const std::string trials_csv = sample::output_file(flags, "trials.csv"),
-                      curves_csv = sample::output_file(flags, "curves.csv");
-    if (!write_trials_csv(results, trials_csv) || !write_curves_csv(results, curves_csv)) {
-        fmt::print(stderr, "error: could not write {} or {}\n", trials_csv, curves_csv);
-        return 1;
-    }
+    xg::write_file(sample::output_file(flags, "trials.csv"), trials_csv(results));
+    xg::write_file(sample::output_file(flags, "curves.csv"), curves_csv(results));
     search_chart(results, sample::output_file(flags, "search.svg"));
     best_curves_chart(sorted, sample::output_file(flags, "best_curves.svg"));
     fmt::print("\nwrote trials.csv, curves.csv, search.svg and best_curves.svg in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

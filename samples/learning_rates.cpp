@@ -24,7 +24,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -769,7 +768,7 @@ void compare_decay(const sample::Context& c) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.data_dir = sample::default_mnist_directory();
     flags.out = "out/learning_rates";
@@ -797,5 +796,8 @@ int main(int argc, char** argv) {
     fmt::print("MNIST: {} training and {} test images from {}; {} seed(s); {}\n\n", mnist.train.size(),
                mnist.test.size(), flags.data_dir, seeds, full ? "full setting" : "default setting");
     const sample::Context context{mnist, flags, seeds, full};
-    return sample::run_experiments(experiment, experiments, context);
+    sample::run_experiments(experiment, experiments, context);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -28,7 +28,6 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -697,7 +696,7 @@ void compare_standardization(const sample::Context& c) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.data_dir = sample::default_mnist_directory();
     flags.out = "out/learning_techniques";
@@ -726,5 +725,8 @@ int main(int argc, char** argv) {
     fmt::print("MNIST: {} training and {} test images from {}; {}; {}\n\n", mnist.train.size(),
                mnist.test.size(), flags.data_dir, seeds_text(seeds), full ? "full setting" : "default setting");
     const sample::Context context{mnist, flags, seeds, full};
-    return sample::run_experiments(experiment, experiments, context);
+    sample::run_experiments(experiment, experiments, context);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

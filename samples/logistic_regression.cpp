@@ -74,7 +74,7 @@ xg::Var targets_of(const data::Dataset& d) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.epochs = 500;
     flags.lr = 1.0;
@@ -84,10 +84,11 @@ int main(int argc, char** argv) {
     CLI::App app("Seed 004's logistic regression: the per-example loop against the vectorized pass, then full-batch "
                  "gradient descent on two Gaussian blobs");
     app.add_option("--epochs", flags.epochs, "gradient descent steps, each over the whole training set")
-        ->check(sample::positive())
+        ->check(sample::whole_number(1))
         ->capture_default_str();
     app.add_option("--lr", flags.lr, "learning rate α")->check(sample::positive())->capture_default_str();
     app.add_option("--seed", flags.seed, "seed of the points, the split and the initial weights")
+        ->check(sample::whole_number(0))
         ->capture_default_str();
     sample::add_out_flag(app, flags);
     app.add_option("--points", points, "how many points, half in each blob")
@@ -175,4 +176,7 @@ int main(int argc, char** argv) {
                                 "logistic regression: held-out points");
     xg::plot::roc_curve(roc, sample::output_file(flags, "roc.svg"), "logistic regression: ROC curve (held-out)");
     fmt::print("\nwrote history.csv, curves.svg, decision_boundary.svg and roc.svg in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

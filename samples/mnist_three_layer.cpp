@@ -12,7 +12,7 @@
 namespace nn = xg::nn;
 namespace data = xg::data;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 40, .batch_size = 128, .lr = 0.2, .seed = 0,
                         .data_dir = sample::default_mnist_directory(), .out = "out/mnist_three_layer"};
     CLI::App app("Seeds 000/001's three-layer network (784-64-16-10, sigmoid and tanh) on MNIST, trained by a "
@@ -68,4 +68,7 @@ int main(int argc, char** argv) {
     fmt::print("\ntest accuracy {:.4f}, macro F1 {:.4f}\n\n{}\nwrote {} and {}\n", confusion.accuracy(),
                confusion.f1(xg::metrics::Average::macro), confusion.to_string(),
                sample::output_file(flags, "history.csv"), sample::output_file(flags, "curves.svg"));
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -8,7 +8,7 @@
 
 namespace nn = xg::nn;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 16, .batch_size = 100, .lr = 0.09, .seed = 0,
                         .data_dir = sample::default_mnist_directory(), .out = "out/mnist_two_layer"};
     bool find_lr = false;
@@ -85,3 +85,5 @@ int main(int argc, char** argv) {
     fmt::print("wrote {} and {}\n", options.history_csv, sample::output_file(flags, "curves.svg"));
     return history.interrupted ? 130 : 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -5,7 +5,6 @@
 // four paths (paths.svg).
 #include "sample.hpp"
 
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,12 +12,14 @@
 
 namespace optim = xg::optim;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/optimizers";
     int steps = 30;
     CLI::App app("Seed 002's optimizer comparison on f(x, y) = x^2/20 + y^2");
-    app.add_option("--steps", steps, "updates per optimizer")->check(sample::positive())->capture_default_str();
+    app.add_option("--steps", steps, "updates per optimizer")
+        ->check(sample::whole_number(1, std::numeric_limits<int>::max()))
+        ->capture_default_str();
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
@@ -39,8 +40,7 @@ int main(int argc, char** argv) {
     fmt::print("minimizing f(x, y) = x^2/20 + y^2 from (-7, 2), {} steps\n\n", steps);
     std::vector<xg::plot::Series> paths;
     const std::string csv_file = sample::output_file(flags, "paths.csv");
-    std::ofstream csv(csv_file);
-    csv << "optimizer,step,x,y,f\n";
+    std::string csv = "optimizer,step,x,y,f\n";
     for (const Run& run : runs) {
         xg::Var x(-7.0, true), y(2.0, true);
         auto optimizer = run.make({x, y});
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
             xg::Var f = x * x / 20.0 + y * y;
             paths.back().x.push_back(x.item());
             paths.back().y.push_back(y.item());
-            csv << fmt::format("{},{},{:.9g},{:.9g},{:.9g}\n", run.name, step, x.item(), y.item(), f.item());
+            csv += fmt::format("{},{},{:.9g},{:.9g},{:.9g}\n", run.name, step, x.item(), y.item(), f.item());
             if (std::find(shown.begin(), shown.end(), step) != shown.end() || step == steps)
                 fmt::print("  {:>4}  {:>9.5f}  {:>9.5f}  {:>10.6f}\n", step, x.item(), y.item(), f.item());
             if (step == steps) break;
@@ -60,12 +60,11 @@ int main(int argc, char** argv) {
         }
         fmt::print("\n");
     }
-    csv.close();
-    if (!csv) {
-        fmt::print(stderr, "error: could not write {}\n", csv_file);
-        return 1;
-    }
+    xg::write_file(csv_file, csv);
     const std::string file = sample::output_file(flags, "paths.svg");
     xg::plot::line_chart(paths, file, {"paths from (-7, 2) to the minimum (0, 0)", "x", "y"});
     fmt::print("wrote {} and {}\n", csv_file, file);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

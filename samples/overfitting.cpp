@@ -35,7 +35,6 @@
 #include "sample.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,19 +62,17 @@ struct Run {
     }
 };
 
-bool write_csv(const std::vector<Run>& runs, const std::string& path) {
-    std::ofstream csv(path);
-    csv << "epoch";
-    for (const Run& run : runs) csv << "," << run.key << "_train_accuracy," << run.key << "_test_accuracy";
-    csv << "\n";
+std::string accuracy_csv(const std::vector<Run>& runs) {
+    std::string csv = "epoch";
+    for (const Run& run : runs) csv += "," + run.key + "_train_accuracy," + run.key + "_test_accuracy";
+    csv += "\n";
     for (std::size_t e = 1; e <= runs.front().history.epochs.size(); ++e) {
-        csv << e;
+        csv += fmt::format("{}", e);
         for (const Run& run : runs)
-            csv << fmt::format(",{:.6g},{:.6g}", run.at(e).train_accuracy, run.at(e).validation_accuracy);
-        csv << "\n";
+            csv += fmt::format(",{:.6g},{:.6g}", run.at(e).train_accuracy, run.at(e).validation_accuracy);
+        csv += "\n";
     }
-    csv.close();
-    return static_cast<bool>(csv);
+    return csv;
 }
 
 // Training accuracy as circles every few epochs and test accuracy as a line, so the marker says train or test and
@@ -101,7 +98,7 @@ void accuracy_chart(const std::vector<Run>& runs, const std::string& path, const
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags{.epochs = 333, .batch_size = 100, .lr = 0.01, .seed = 0,
                         .data_dir = sample::default_mnist_directory(), .out = "out/overfitting"};
     std::size_t train_size = 300;
@@ -119,6 +116,7 @@ int main(int argc, char** argv) {
         ->check(sample::positive())
         ->capture_default_str();
     app.add_option("--dropout", dropout, "dropout probability of the third run")
+        ->check(sample::finite())
         ->check(CLI::Range(0.01, 0.99))
         ->capture_default_str();
     app.add_flag("--book-dropout", book_dropout,
@@ -223,14 +221,13 @@ int main(int argc, char** argv) {
                test(drop), test(decay), holds(test(drop) > test(decay), "higher"), gap_points(drop),
                gap_points(decay), holds(gap_points(drop) < gap_points(decay), "narrower"));
 
-    const std::string csv = sample::output_file(flags, "accuracy.csv");
-    if (!write_csv(runs, csv)) {
-        fmt::print(stderr, "error: could not write {}\n", csv);
-        return 1;
-    }
+    xg::write_file(sample::output_file(flags, "accuracy.csv"), accuracy_csv(runs));
     accuracy_chart(runs, sample::output_file(flags, "accuracy.svg"),
                    fmt::format("{} MNIST images, 6×100 ReLU: train (circles) and test (lines) accuracy", train.size()));
     for (const Run& run : runs)
         xg::plot::learning_curves(run.history, sample::output_file(flags, "curves_" + run.key + ".svg"), run.label);
     fmt::print("\nwrote accuracy.csv, accuracy.svg and curves_{{plain,weight_decay,dropout}}.svg in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

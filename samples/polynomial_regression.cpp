@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numbers>
 #include <utility>
 #include <vector>
@@ -247,29 +246,26 @@ void plot_errors(const std::vector<Fit>& fits, const std::vector<Fit>* unpenaliz
          "polynomial degree", "log10(MSE)"});
 }
 
-bool write_csv(const std::vector<Fit>& plain, const std::vector<Fit>& penalized, double noise_variance,
-               const std::string& path) {
-    std::ofstream csv(path);
-    csv << "lambda,degree,train_mse,heldout_mse,verdict,gradient_norm,hessian_condition,b";
-    for (std::size_t k = 1; k <= max_degree; ++k) csv << ",w" << k;
-    csv << "\n";
+std::string fits_csv(const std::vector<Fit>& plain, const std::vector<Fit>& penalized, double noise_variance) {
+    std::string csv = "lambda,degree,train_mse,heldout_mse,verdict,gradient_norm,hessian_condition,b";
+    for (std::size_t k = 1; k <= max_degree; ++k) csv += fmt::format(",w{}", k);
+    csv += "\n";
     for (const std::vector<Fit>* fits : {&plain, &penalized}) {
         const std::vector<std::string> verdict = verdicts(*fits, noise_variance);
         for (const Fit& f : *fits) {
-            csv << fmt::format("{:g},{},{:.9g},{:.9g},{},{:.3g},{:.3g},{:.9g}", f.lambda, f.degree, f.train_mse,
+            csv += fmt::format("{:g},{},{:.9g},{:.9g},{},{:.3g},{:.3g},{:.9g}", f.lambda, f.degree, f.train_mse,
                                f.heldout_mse, verdict[f.degree - 1], f.gradient_norm, f.hessian_condition, f.bias);
             for (std::size_t k = 0; k < max_degree; ++k)
-                csv << (k < f.weights.size() ? fmt::format(",{:.9g}", f.weights[k]) : ",");
-            csv << "\n";
+                csv += k < f.weights.size() ? fmt::format(",{:.9g}", f.weights[k]) : ",";
+            csv += "\n";
         }
     }
-    csv.close();
-    return static_cast<bool>(csv);
+    return csv;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/polynomial_regression";
     std::size_t train_points = 11;
@@ -285,7 +281,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t{11}, std::size_t{1000000}))
         ->capture_default_str();
     app.add_option("--heldout-points", heldout_points, "held-out points (x uniform in [0, 1)) that score each fit")
-        ->check(sample::positive())
+        ->check(sample::whole_number(1))
         ->capture_default_str();
     app.add_option("--noise", noise, "standard deviation of the noise on sin(2πx)")
         ->check(sample::positive())
@@ -294,7 +290,9 @@ int main(int argc, char** argv) {
         ->check(sample::positive())
         ->capture_default_str();
     app.add_flag("--random-x", random_x, "draw the training x uniformly at random instead of evenly spaced");
-    app.add_option("--seed", flags.seed, "seed of the noise and of the held-out points")->capture_default_str();
+    app.add_option("--seed", flags.seed, "seed of the noise and of the held-out points")
+        ->check(sample::whole_number(0))
+        ->capture_default_str();
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
@@ -337,11 +335,7 @@ int main(int argc, char** argv) {
                    l.train_mse, l.gradient_norm, penalized_verdict[i]);
     }
 
-    const std::string csv = sample::output_file(flags, "fits.csv");
-    if (!write_csv(plain, penalized, noise_variance, csv)) {
-        fmt::print(stderr, "error: could not write {}\n", csv);
-        return 1;
-    }
+    xg::write_file(sample::output_file(flags, "fits.csv"), fits_csv(plain, penalized, noise_variance));
     const std::string with_l2 = fmt::format("with L2, lambda = {:g}", lambda);
     plot_fits(plain, train, "least squares", sample::output_file(flags, "fits.svg"));
     plot_fits(penalized, train, with_l2, sample::output_file(flags, "fits_l2.svg"));
@@ -350,4 +344,7 @@ int main(int argc, char** argv) {
     plot_errors(penalized, &plain, noise_variance, "error against degree, " + with_l2,
                 sample::output_file(flags, "errors_l2.svg"));
     fmt::print("\nwrote fits.csv, fits.svg, fits_l2.svg, errors.svg and errors_l2.svg in {}\n", flags.out);
+    return 0;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

@@ -5,15 +5,21 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -29,27 +35,92 @@ struct Flags {
     std::string out = "out";
 };
 
-/// Accepts numbers above zero, and says what was wrong otherwise.
+/// Runs a sample's `run(argc, argv)` and turns anything it throws into one line `error: <what>` on stderr and
+/// exit status 1, instead of std::terminate's abort.
+inline int guarded(int (*run)(int, char**), int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fflush(stdout);  // what the run printed comes before the error, also when both go to one pipe
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
+}
+
+/// Accepts finite numbers. CLI11 alone reads "inf" and "nan" as numbers.
+inline CLI::Validator finite() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            double value = 0.0;
+            if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
+            return std::isfinite(value) ? "" : "must be a finite number, got " + text;
+        },
+        "FINITE");
+}
+
+/// Accepts finite numbers above zero, and says what was wrong otherwise.
 inline CLI::Validator positive() {
     return CLI::Validator(
         [](std::string& text) -> std::string {
             double value = 0.0;
             if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
+            if (!std::isfinite(value)) return "must be a finite number, got " + text;
             return value > 0.0 ? "" : "must be positive, got " + text;
         },
         "POSITIVE");
 }
 
+/// Accepts whole numbers written in decimal digits from `lowest` to `highest`. CLI11 alone reads "-1" as 2^64 − 1
+/// and a number too large for std::uint64_t as the largest one.
+inline CLI::Validator whole_number(std::uint64_t lowest,
+                                   std::uint64_t highest = std::numeric_limits<std::uint64_t>::max()) {
+    return CLI::Validator(
+        [lowest, highest](std::string& text) -> std::string {
+            std::uint64_t value = 0;
+            const char* end = text.data() + text.size();
+            const auto [stop, error] = std::from_chars(text.data(), end, value);
+            if (error != std::errc() || stop != end || value > highest)
+                return fmt::format("must be a whole number from {} to {}, got {}", lowest, highest, text);
+            return value >= lowest ? "" : fmt::format("must be at least {}, got {}", lowest, text);
+        },
+        lowest == 0 ? "" : lowest == 1 ? "POSITIVE" : fmt::format("AT LEAST {}", lowest));
+}
+
 inline void add_training_flags(CLI::App& app, Flags& flags) {
-    app.add_option("--epochs", flags.epochs, "passes over the training set")->check(positive())->capture_default_str();
-    app.add_option("--batch-size", flags.batch_size, "rows per mini-batch")->check(positive())->capture_default_str();
+    app.add_option("--epochs", flags.epochs, "passes over the training set")
+        ->check(whole_number(1))
+        ->capture_default_str();
+    app.add_option("--batch-size", flags.batch_size, "rows per mini-batch")
+        ->check(whole_number(1))
+        ->capture_default_str();
     app.add_option("--lr", flags.lr, "learning rate")->check(positive())->capture_default_str();
     app.add_option("--seed", flags.seed, "seed of every random choice (init, shuffling, splits)")
+        ->check(whole_number(0))
         ->capture_default_str();
 }
 
+/// Creates the output directory and checks that files can be created in it, so that a bad --out fails before any
+/// data loads or training starts; the message names the directory and the system's reason.
+inline void prepare_output(const Flags& flags) {
+    std::error_code error;
+    std::filesystem::create_directories(flags.out, error);
+    if (error)
+        throw std::runtime_error(fmt::format("--out {}: cannot create the directory ({})", flags.out, error.message()));
+    const std::filesystem::path probe = std::filesystem::path(flags.out) / fmt::format(".write_probe_{}", getpid());
+    std::FILE* file = std::fopen(probe.c_str(), "wx");
+    if (file == nullptr) {
+        const int reason = errno;
+        throw std::runtime_error(fmt::format("--out {}: cannot create files in it ({})", flags.out,
+                                             std::generic_category().message(reason)));
+    }
+    std::fclose(file);
+    std::filesystem::remove(probe);
+}
+
+/// --out, whose directory prepare_output readies as soon as the flags are parsed and valid.
 inline void add_out_flag(CLI::App& app, Flags& flags) {
     app.add_option("--out", flags.out, "directory for the CSV and SVG files the run writes")->capture_default_str();
+    app.final_callback([&flags] { prepare_output(flags); });
 }
 
 inline void add_data_flag(CLI::App& app, Flags& flags, const std::string& what) {
@@ -78,7 +149,7 @@ inline bool load_mnist(const std::string& directory, xg::data::Split& out,
         out = xg::data::load_mnist(directory);
         return true;
     } catch (const xg::DataError& e) {
-        fmt::print(stderr, "error: {}\n{}\n", e.what(), how_to_get);
+        fmt::print(stderr, "error: {}; {}\n", e.what(), how_to_get);
         return false;
     }
 }
@@ -182,10 +253,7 @@ inline std::string verdict(std::size_t agreeing, std::size_t runs) {
 /// Writes `text` as the file `name` in the output directory and returns its path.
 inline std::string save(const Flags& flags, const std::string& name, const std::string& text) {
     const std::string path = output_file(flags, name);
-    std::ofstream file(path);
-    file << text;
-    file.close();
-    if (!file) throw std::runtime_error("could not write " + path);
+    xg::write_file(path, text);
     return path;
 }
 
@@ -209,29 +277,22 @@ inline void add_experiment_flags(CLI::App& app, std::string& experiment, const s
         ->check(CLI::IsMember(names))
         ->capture_default_str();
     app.add_option("--seeds", seeds, "runs of every setting, from seeds 0, 1, ...")
-        ->check(positive())
+        ->check(whole_number(1))
         ->capture_default_str();
     app.add_flag("--full", full, full_help);
 }
 
-/// Runs the experiment named `chosen` (or all of them for "all"), each followed by the time it took; an error
-/// ends the program with its message.
-inline int run_experiments(const std::string& chosen, const std::vector<Experiment>& experiments,
-                           const Context& context) {
-    try {
-        for (const auto& [name, run] : experiments) {
-            if (chosen != "all" && chosen != name) continue;
-            const auto start = std::chrono::steady_clock::now();
-            run(context);
-            fmt::print("[{} took {:.0f} s]\n\n", name,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-            std::fflush(stdout);
-        }
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "error: {}\n", e.what());
-        return 1;
+/// Runs the experiment named `chosen` (or all of them for "all"), each followed by the time it took.
+inline void run_experiments(const std::string& chosen, const std::vector<Experiment>& experiments,
+                            const Context& context) {
+    for (const auto& [name, run] : experiments) {
+        if (chosen != "all" && chosen != name) continue;
+        const auto start = std::chrono::steady_clock::now();
+        run(context);
+        fmt::print("[{} took {:.0f} s]\n\n", name,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        std::fflush(stdout);
     }
-    return 0;
 }
 
 /// The confusion matrix of the model's predictions on `data`.

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -99,9 +98,8 @@ std::string csv_field(const std::string& text) {
 // The rows, on the screen grouped by item and in worked_numbers.csv, and the count of agreements.
 class Table {
 public:
-    explicit Table(const std::string& csv_path) : csv_path_(csv_path), csv_(csv_path) {
-        csv_ << "item,seed_file,quantity,seed,ours,ours_full,verdict,note\n";
-    }
+    explicit Table(const std::string& csv_path)
+        : csv_path_(csv_path), csv_("item,seed_file,quantity,seed,ours,ours_full,verdict,note\n") {}
 
     void group(const std::string& item, const std::string& seed_file, const std::string& where) {
         item_ = item;
@@ -147,16 +145,15 @@ public:
 
     void remark(const std::string& text) {
         fmt::print("  * {}\n", text);
-        csv_ << fmt::format("{},{},,,,,remark,{}\n", csv_field(item_), csv_field(seed_file_), csv_field(text));
+        csv_ += fmt::format("{},{},,,,,remark,{}\n", csv_field(item_), csv_field(seed_file_), csv_field(text));
     }
 
-    /// Prints the count; true when every compared row agrees and the CSV was written.
+    /// Prints the count and writes the CSV; true when every compared row agrees.
     bool finish() {
         fmt::print("\n{} of {} agree ({} seed slips shown above and not counted; {} rows without a seed figure)\n",
                    agreed_, compared_, slips_, without_seed_);
-        csv_.close();
-        if (!csv_) fmt::print(stderr, "error: could not write {}\n", csv_path_);
-        return agreed_ == compared_ && csv_;
+        xg::write_file(csv_path_, csv_);
+        return agreed_ == compared_;
     }
 
 private:
@@ -164,12 +161,12 @@ private:
              const std::string& ours_full, const std::string& verdict, const std::string& note) {
         fmt::print("  {:<40} {:<36} {:<36} {}\n", quantity, seed, ours, verdict);
         if (!note.empty()) fmt::print("  {:<40} ^ {}\n", "", note);
-        csv_ << fmt::format("{},{},{},{},{},{},{},{}\n", csv_field(item_), csv_field(seed_file_), csv_field(quantity),
+        csv_ += fmt::format("{},{},{},{},{},{},{},{}\n", csv_field(item_), csv_field(seed_file_), csv_field(quantity),
                             csv_field(seed), csv_field(ours), csv_field(ours_full), verdict, csv_field(note));
     }
 
     std::string csv_path_;
-    std::ofstream csv_;
+    std::string csv_;  // written whole by finish
     std::string item_, seed_file_;
     int agreed_ = 0, compared_ = 0, slips_ = 0, without_seed_ = 0;
 };
@@ -191,7 +188,7 @@ double slope(const Values& x, const Values& y) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.out = "out/worked_numbers";
     CLI::App app("Every small worked number of seeds 000, 001, 003 and 004, recomputed beside the seed's");
@@ -290,15 +287,10 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < hs.size(); i += 4)
             table.remark(fmt::format("{:8.0e}  {:14.3e}  {:14.3e}", hs[i], forward_error[i], central_error[i]));
         const std::string csv_path = sample::output_file(flags, "difference_error.csv");
-        std::ofstream csv(csv_path);
-        csv << "h,forward_error,central_error\n";
+        std::string csv = "h,forward_error,central_error\n";
         for (std::size_t i = 0; i < hs.size(); ++i)
-            csv << fmt::format("{:.6g},{:.6e},{:.6e}\n", hs[i], forward_error[i], central_error[i]);
-        csv.close();
-        if (!csv) {
-            fmt::print(stderr, "error: could not write {}\n", csv_path);
-            return 1;
-        }
+            csv += fmt::format("{:.6g},{:.6e},{:.6e}\n", hs[i], forward_error[i], central_error[i]);
+        xg::write_file(csv_path, csv);
         xg::plot::line_chart({{fmt::format("forward difference (slope {:.2f})", p_forward), hs, forward_error},
                               {fmt::format("central difference (slope {:.2f})", p_central), hs, central_error}},
                              sample::output_file(flags, "difference_error.svg"),
@@ -606,3 +598,5 @@ int main(int argc, char** argv) {
     fmt::print("wrote worked_numbers.csv, difference_error.csv and difference_error.svg in {}\n", flags.out);
     return all_agree ? 0 : 1;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

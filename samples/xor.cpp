@@ -6,15 +6,19 @@
 
 #include <vector>
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     sample::Flags flags;
     flags.epochs = 2000;
     flags.lr = 0.5;
     flags.seed = 42;
     CLI::App app("A 2-4-1 tanh network learns XOR: gradient check, then full-batch gradient descent");
-    app.add_option("--epochs", flags.epochs, "gradient descent steps")->check(sample::positive())->capture_default_str();
+    app.add_option("--epochs", flags.epochs, "gradient descent steps")
+        ->check(sample::whole_number(1))
+        ->capture_default_str();
     app.add_option("--lr", flags.lr, "learning rate")->check(sample::positive())->capture_default_str();
-    app.add_option("--seed", flags.seed, "seed of the initial weights")->capture_default_str();
+    app.add_option("--seed", flags.seed, "seed of the initial weights")
+        ->check(sample::whole_number(0))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
@@ -65,3 +69,5 @@ int main(int argc, char** argv) {
     fmt::print("{}/4 correct\n", correct);
     return check.passed && correct == 4 ? 0 : 1;
 }
+
+int main(int argc, char** argv) { return sample::guarded(run, argc, argv); }

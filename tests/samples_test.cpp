@@ -4,6 +4,7 @@
 #include "check.hpp"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -59,6 +60,30 @@ double number_after(const std::string& text, const std::string& label) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A run that failed cleanly: the expected status, `message` in the output, no abort and one line saying "error:".
+void check_fails(const Run& run, int status, const std::string& message) {
+    INFO(run.output);
+    CHECK(run.status == status);
+    CHECK(contains(run.output, message));
+    CHECK_FALSE(contains(run.output, "terminate called"));
+    std::size_t error_lines = 0;
+    std::istringstream in(run.output);
+    for (std::string line; std::getline(in, line);) error_lines += line.rfind("error: ", 0) == 0;
+    CHECK(error_lines == (status == 1 ? 1 : 0));
+}
+
+// An MNIST-format IDX file: the big-endian magic, the dimensions, then one byte per element.
+void write_idx(const std::string& path, std::uint32_t magic, const std::vector<std::uint32_t>& dimensions,
+               const std::vector<std::uint8_t>& bytes) {
+    std::ofstream file(path, std::ios::binary);
+    const auto put = [&](std::uint32_t word) {
+        for (int shift = 24; shift >= 0; shift -= 8) file.put(static_cast<char>((word >> shift) & 0xff));
+    };
+    put(magic);
+    for (std::uint32_t dimension : dimensions) put(dimension);
+    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
 
 std::size_t lines_in(const std::string& path) {
     std::ifstream in(path);
@@ -195,6 +220,72 @@ TEST_CASE("classify_2d: moons reach 90% at the best epoch, whose weights are put
     const Run blobs = run_sample("classify_2d", "--dataset blobs --noise 0.3 --out " + out.path.string());
     CHECK(blobs.status == 1);
     CHECK(contains(blobs.output, "--noise does not apply to blobs; set their spread with --cluster-std"));
+}
+
+TEST_CASE("flags that cannot work are refused by CLI11 (status 105) before anything runs, naming flag and value") {
+    check_fails(run_sample("xor", "--lr inf"), 105, "--lr: must be a finite number, got inf");
+    check_fails(run_sample("classify_2d", "--noise nan"), 105, "--noise: must be a finite number, got nan");
+    check_fails(run_sample("apple", "--tax -inf"), 105, "--tax: must be a finite number, got -inf");
+    // CLI11 would read the second as the largest std::size_t and "-1" as 2^64 - 1.
+    check_fails(run_sample("xor", "--epochs 1e23"), 105,
+                "--epochs: must be a whole number from 1 to 18446744073709551615, got 1e23");
+    check_fails(run_sample("xor", "--epochs 100000000000000000000000"), 105,
+                "--epochs: must be a whole number from 1 to 18446744073709551615, got 100000000000000000000000");
+    check_fails(run_sample("xor", "--seed -1"), 105,
+                "--seed: must be a whole number from 0 to 18446744073709551615, got -1");
+    check_fails(run_sample("optimizers", "--steps 3000000000"), 105,
+                "--steps: must be a whole number from 1 to 2147483647, got 3000000000");
+    // Fewer than 3 points leave the 20% split without a single validation point.
+    check_fails(run_sample("classify_2d", "--points 2"), 105, "--points: must be at least 3, got 2");
+    check_fails(run_sample("curve_fitting", "--points 2"), 105, "--points: must be at least 3, got 2");
+}
+
+TEST_CASE("an --out that cannot be written ends the run with one error line and status 1 before any work") {
+    TempDir out;
+    const std::string file = out / "file";
+    std::ofstream(file) << "not a directory";
+    const Run existing_file = run_sample("curve_fitting", "--out " + file);
+    check_fails(existing_file, 1, "error: --out " + file + ": cannot create the directory (Not a directory)");
+    CHECK_FALSE(contains(existing_file.output, "training"));
+    check_fails(run_sample("classify_2d", "--out " + file + "/curves"), 1,
+                "error: --out " + file + "/curves: cannot create the directory (Not a directory)");
+    std::ifstream left(file);
+    CHECK(std::string(std::istreambuf_iterator<char>(left), {}) == "not a directory");  // the file in the way is kept
+    // Before MNIST loads: the data directory is missing too, but the output directory is what is reported.
+    check_fails(run_sample("mnist_two_layer", "--data-dir " + out / "nowhere" + " --out " + file), 1,
+                "error: --out " + file + ": cannot create the directory (Not a directory)");
+    // Permission bits do not stop root, so as root a directory no one can add files to stands in.
+    const std::string read_only = geteuid() == 0 ? "/sys" : out / "read_only";
+    if (geteuid() != 0) {
+        std::filesystem::create_directory(read_only);
+        std::filesystem::permissions(read_only, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    }
+    check_fails(run_sample("worked_numbers", "--out " + read_only), 1,
+                "error: --out " + read_only + ": cannot create files in it (");
+}
+
+TEST_CASE("errors while running end the sample with one error line and status 1, never an abort") {
+    TempDir out;
+    check_fails(run_sample("curve_fitting", "--points 20 --epochs 2 --lr 1e300 --out " + out.path.string()), 1,
+                "error: fit: the loss of epoch 2 batch 0 is inf; lower the learning rate (now 1e+300)");
+
+    // The CSV goes through xg::write_file, whose error is the sample's one line.
+    std::filesystem::create_directories(out / "blocked/paths.csv");
+    check_fails(run_sample("optimizers", "--out " + out / "blocked"), 1,
+                "error: write_file: '" + out / "blocked/paths.csv" + "': is a directory");
+
+    // MNIST-format files whose fourth training label is 12.
+    const std::string data = out / "labels";
+    std::filesystem::create_directory(data);
+    write_idx(data + "/train-images-idx3-ubyte", 0x803, {20, 28, 28}, std::vector<std::uint8_t>(20 * 784));
+    std::vector<std::uint8_t> labels(20, 0);
+    labels[3] = 12;
+    write_idx(data + "/train-labels-idx1-ubyte", 0x801, {20}, labels);
+    write_idx(data + "/t10k-images-idx3-ubyte", 0x803, {5, 28, 28}, std::vector<std::uint8_t>(5 * 784));
+    write_idx(data + "/t10k-labels-idx1-ubyte", 0x801, {5}, std::vector<std::uint8_t>(5));
+    check_fails(run_sample("mnist_two_layer", "--epochs 1 --data-dir " + data + " --out " + out / "two"), 1,
+                "error: load_mnist: '" + data + "/train-labels-idx1-ubyte': label 12 at index 3 is not a digit 0-9; "
+                "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)");
 }
 
 TEST_CASE("MNIST-format samples run one epoch on Fashion-MNIST and print the seed's figures beside theirs") {
