@@ -5,6 +5,8 @@
 //
 //   XGRAD_AUDIT_GRAPHS=5000 (default 500)  how many graphs
 //   XGRAD_AUDIT_SEED=N      (default 1)    the first graph's seed; graph i uses N + i
+//   XGRAD_AUDIT_VERBOSE=1                  prints each graph before checking it: a crash (a sanitizer's abort)
+//                                          shows no doctest context, so this names the graph it happened in
 //
 // Graphs are built by running each candidate op on the actual inputs and keeping it only where the op is smooth
 // there with room to spare (log, sqrt and fractional powers of values >= 0.1, relu, abs and maximum away from
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <numeric>
 #include <sstream>
@@ -544,6 +547,7 @@ bool audit(const Graph& graph, bool second_order) {
 TEST_CASE("random graphs of every primitive: gradients match central differences") {
     const std::uint64_t first_seed = environment_number("XGRAD_AUDIT_SEED", 1);
     const std::uint64_t count = environment_number("XGRAD_AUDIT_GRAPHS", 500);
+    const bool verbose = environment_number("XGRAD_AUDIT_VERBOSE", 0) != 0;
     std::size_t failures = 0;
     std::map<std::string, std::size_t> tally;
     for (std::uint64_t seed = first_seed; seed < first_seed + count; ++seed) {
@@ -557,6 +561,7 @@ TEST_CASE("random graphs of every primitive: gradients match central differences
             FAIL(("building graph " + std::to_string(seed) + " threw: " + e.what()));
         }
         for (const std::string& op : graph.ops()) ++tally[op];
+        if (verbose) std::cout << "graph with seed " << seed << ":\n" << text << std::endl;
         INFO("graph with seed " << seed << " (rebuild it alone with XGRAD_AUDIT_SEED=" << seed
                                 << " XGRAD_AUDIT_GRAPHS=1):\n" << text);
         try {
