@@ -6,7 +6,9 @@
 
 #include <xgrad/data.hpp>
 
+#include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 

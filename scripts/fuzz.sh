@@ -53,8 +53,9 @@ echo "corpus: $(find "$corpus" -type f | wc -l) files"
 signature() {
     report=$("build-fuzz/fuzz/fuzz_$target" "${limits[@]}" "$1" 2>&1 || true)
     kind=$(grep -m1 -oE 'SUMMARY: [A-Za-z]+: [a-z-]+|ERROR: libFuzzer: [a-z-]+' <<<"$report" || echo "no report")
-    place=$(grep -m1 -E '#[0-9]+ 0x[0-9a-f]+ in .*/(lib|include/xgrad)/' <<<"$report" |
-            sed -E 's/.*(\/(lib|include\/xgrad)\/[^ ]*).*/\1/')
+    # xgrad's own frames, not libstdc++'s (/usr/bin/../lib/gcc/...).
+    place=$(grep -m1 -E '#[0-9]+ 0x[0-9a-f]+ in .*build-fuzz/\.\./(lib|include/xgrad)/' <<<"$report" |
+            sed -E 's/.*build-fuzz\/\.\.\/((lib|include\/xgrad)\/[^ ]*).*/\1/')
 }
 declare -A seen
 for input in $(cat build-fuzz/crashes-before); do
