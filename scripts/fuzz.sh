@@ -44,8 +44,8 @@ status=0
 "build-fuzz/fuzz/fuzz_$target" "${options[@]}" "$corpus" >"$log" 2>&1 || status=$?
 
 echo "== $target, $seconds s (full log: $log)"
-grep -E '^#[0-9]+ +(INITED|DONE)|^stat::|^INFO: fuzzed for|^SUMMARY' "$log" | sort -u || true
-grep -E '^#[0-9]+' "$log" | tail -1
+grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::|^INFO: fuzzed for|^SUMMARY' "$log" | sort -u || true
+{ grep -E '^#[0-9]+:' "$log" || true; } | tail -1  # fork mode's last status line
 echo "corpus: $(find "$corpus" -type f | wc -l) files"
 
 # Fork mode writes an input for every crash, most of them the same bug again: keep the first of each kind of
