@@ -30,6 +30,7 @@ done
 
 # Each suite ends its output with doctest's summary:
 #   [doctest] test cases: 12 | 12 passed | 0 failed | 0 skipped
+# and so does each fuzz replay of build-sanitize (fuzz/replay.cpp), one case per corpus or crash file.
 # A suite that crashed (or was killed by a sanitizer) before printing one counts as one failed case.
 python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json <<'PY'
 import json, re, sys
