@@ -15,7 +15,9 @@ void add_product(Backward& bw, std::size_t i, const Var& a, const Var& b, bool t
 Var gemm(const char* op, const Var& a0, const Var& b0, bool ta, bool tb) {
     require_defined(op, a0);
     require_defined(op, b0);
-    auto [a, b] = same_dtype(a0, b0);
+    // Named references, not a structured binding: the lambdas below capture them (clang 14 cannot).
+    const std::pair<Var, Var> operands = same_dtype(a0, b0);
+    const Var &a = operands.first, &b = operands.second;
     const Shape& sa = a.shape();
     const Shape& sb = b.shape();
     if (sa.size() != 2 || sb.size() != 2)
@@ -95,7 +97,9 @@ Var affine(const Var& x0, const Var& w0, const Var& b0) {
 Var solve(const Var& a0, const Var& b0) {
     require_defined("solve", a0);
     require_defined("solve", b0);
-    auto [a, b] = same_dtype(a0, b0);
+    // Named references, not a structured binding: the lambdas below capture them (clang 14 cannot).
+    const std::pair<Var, Var> operands = same_dtype(a0, b0);
+    const Var &a = operands.first, &b = operands.second;
     const Shape &sa = a.shape(), &sb = b.shape();
     if (sa.size() != 2 || sa[0] != sa[1])
         throw ShapeError(fmt::format("solve: the matrix must be square (n, n), got {}", to_string(sa)));

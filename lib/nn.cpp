@@ -137,7 +137,9 @@ Var softmax_cross_entropy(const Var& logits0, const Var& targets0) {
 Var binary_cross_entropy_with_logits(const Var& logits0, const Var& targets0) {
     require_defined("binary_cross_entropy_with_logits", logits0);
     require_defined("binary_cross_entropy_with_logits", targets0);
-    auto [z, t] = same_dtype(logits0, targets0);
+    // Named references, not a structured binding: the lambdas below capture them (clang 14 cannot).
+    const std::pair<Var, Var> operands = same_dtype(logits0, targets0);
+    const Var &z = operands.first, &t = operands.second;
     if (z.shape() != t.shape())
         throw ShapeError(fmt::format("binary_cross_entropy_with_logits: targets {} must match logits {}",
                                      to_string(t.shape()), to_string(z.shape())));

@@ -247,7 +247,7 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options
 }
 
 void Adam::update(const Group& group, Var& param, const Var& grad, Slot& slot) {
-    const auto [beta1, beta2] = options_.betas;
+    const double beta1 = options_.betas.first, beta2 = options_.betas.second;
     const double t = static_cast<double>(slot.steps);
     const double correction1 = 1.0 - std::pow(beta1, t), correction2 = 1.0 - std::pow(beta2, t);
     for_elements(param, grad, slot.state, [&](auto* p_, const auto* g_, auto** s, std::size_t n) {
