@@ -32,6 +32,9 @@ bool broadcasts_to(const Shape& from, const Shape& to);
 /// a and b in one dtype: float32 meets float64 → float64, through the differentiable `to`, as in PyTorch.
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b);
 
+/// A shape as reshape takes it.
+inline std::vector<std::ptrdiff_t> as_signed(const Shape& shape) { return {shape.begin(), shape.end()}; }
+
 /// Makes a and b the same dtype (float32 meets float64 → float64, through the differentiable `to`) and checks
 /// that their shapes broadcast.
 std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b);

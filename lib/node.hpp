@@ -88,7 +88,6 @@ public:
     Var input(std::size_t i) const { return Var(node_->inputs[i]); }
     Var output() const { return Var(node_); }
     const Tensor& input_value(std::size_t i) const { return node_->inputs[i]->value; }
-    const Tensor& output_value() const { return node_->value; }
     /// Whether input i needs a gradient at all (skip the work otherwise).
     bool needs(std::size_t i) const { return node_->inputs[i]->requires_grad; }
     /// True when the backward pass is itself being recorded: a vjp must then build its result only from

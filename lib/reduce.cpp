@@ -9,7 +9,6 @@
 namespace xg {
 
 namespace {
-std::vector<std::ptrdiff_t> as_signed(const Shape& shape) { return {shape.begin(), shape.end()}; }
 
 // Sum of a along `axis` by plain loops (xtensor 0.24's immediate reducers mis-size their result for some
 // axis arguments, and its lazy ones are slow).

@@ -13,8 +13,6 @@ namespace xg {
 
 namespace {
 
-std::vector<std::ptrdiff_t> as_signed(const Shape& shape) { return {shape.begin(), shape.end()}; }
-
 std::string to_string(const std::vector<std::ptrdiff_t>& v) {
     return fmt::format("({})", fmt::join(v, ", "));
 }
