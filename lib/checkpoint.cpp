@@ -2,7 +2,7 @@
 #include "element_count.hpp"
 #include "files.hpp"
 #include "node.hpp"
-#include "optim_access.hpp"
+#include "state_entries.hpp"
 
 #include <xgrad/checkpoint.hpp>
 
@@ -17,13 +17,6 @@
 #include <map>
 #include <memory>
 #include <set>
-
-namespace xg::optim {
-struct ScheduleAccess {
-    static std::size_t& steps(LRScheduler& s) { return s.t_; }
-    static std::vector<double>& base_lrs(LRScheduler& s) { return s.base_lrs_; }
-};
-}  // namespace xg::optim
 
 namespace xg {
 
@@ -305,12 +298,8 @@ Named<Var> load_npz(const std::string& path) {
 
 namespace {
 
-using optim::OptimizerAccess;
-
 const std::string optimizer_prefix = "optimizer.";
 const std::string schedule_prefix = "schedule.";
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 Named<Var> model_entries(const nn::Module& model) {
     Named<Var> entries = model.named_parameters();
@@ -318,24 +307,33 @@ Named<Var> model_entries(const nn::Module& model) {
     return entries;
 }
 
-// Path of each optimizer parameter in the model, by [group][index].
-std::vector<std::vector<std::string>> optimizer_paths(const char* op, const nn::Module& model,
-                                                      const optim::Optimizer& optimizer) {
+// The model path of each of the optimizer's parameters, groups in order: the names its state_dict uses here.
+std::vector<std::string> optimizer_paths(const char* op, const nn::Module& model, const optim::Optimizer& optimizer) {
     std::map<const Node*, std::string> path_of;
     for (const auto& [name, p] : model.named_parameters()) path_of.emplace(p.node().get(), name);
-    std::vector<std::vector<std::string>> paths;
+    std::vector<std::string> paths;
     const auto& groups = optimizer.param_groups();
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-        paths.emplace_back();
+    for (std::size_t g = 0; g < groups.size(); ++g)
         for (std::size_t i = 0; i < groups[g].params.size(); ++i) {
             const auto found = path_of.find(groups[g].params[i].node().get());
             if (found == path_of.end())
                 throw Error(fmt::format("{}: {} parameter {} of group {} (shape {}) is not a parameter of the model",
                                         op, optimizer.name(), i, g, to_string(groups[g].params[i].shape())));
-            paths.back().push_back(found->second);
+            paths.push_back(found->second);
         }
-    }
     return paths;
+}
+
+void add_prefixed(Named<Var>& to, const std::string& prefix, Named<Var> entries) {
+    for (auto& [name, v] : entries) to.emplace_back(prefix + name, std::move(v));
+}
+
+// The entries under `prefix`, without it.
+Named<Var> under(const Named<Var>& entries, const std::string& prefix) {
+    Named<Var> out;
+    for (const auto& [name, v] : entries)
+        if (name.starts_with(prefix)) out.emplace_back(name.substr(prefix.size()), v);
+    return out;
 }
 
 void copy_into(const Var& destination, const Var& source) {
@@ -346,135 +344,49 @@ void copy_into(const Var& destination, const Var& source) {
     });
 }
 
-struct FileEntries {
-    std::string path;
-    std::map<std::string, Var> entries;
-    std::set<std::string> used;
-
-    // The entry `name`, which must have the given shape and dtype.
-    const Var& expect(const std::string& name, const Shape& shape, Dtype dtype) {
-        const auto found = entries.find(name);
-        if (found == entries.end())
-            throw Error(fmt::format("load: '{}' has no entry '{}' (expected {} {})", path, name, to_string(shape),
-                                    dtype_name(dtype)));
-        const Var& v = found->second;
-        if (v.shape() != shape || v.dtype() != dtype)
-            throw Error(fmt::format("load: '{}' entry '{}' is {} {}, expected {} {}", path, name, to_string(v.shape()),
-                                    dtype_name(v.dtype()), to_string(shape), dtype_name(dtype)));
-        used.insert(name);
-        return v;
-    }
-    bool has(const std::string& name) const { return entries.count(name) != 0; }
-};
-
-double scalar(FileEntries& file, const std::string& name) {
-    return file.expect(name, Shape{}, Dtype::float64).item();
-}
-
-// A learning rate as the optimizers accept one when constructed: a finite non-negative number.
-double learning_rate(FileEntries& file, const std::string& name) {
-    const double lr = scalar(file, name);
-    if (!(lr >= 0.0) || std::isinf(lr))
-        throw Error(fmt::format("load: '{}' entry '{}': a learning rate must be a non-negative number, got {}",
-                                file.path, name, lr));
-    return lr;
-}
-
-// A count of steps: a whole number from 0 to 2^53, up to which a double holds every integer.
-std::uint64_t step_count(FileEntries& file, const std::string& name) {
-    const double steps = scalar(file, name);
-    if (!(steps >= 0.0 && steps <= 0x1p53 && steps == std::floor(steps)))
-        throw Error(fmt::format("load: '{}' entry '{}': a step count must be a whole number from 0 to 2^53, got {}",
-                                file.path, name, steps));
-    return static_cast<std::uint64_t>(steps);
+// An error of the optimizer's or the schedule's own checks, said of the file.
+[[noreturn]] void fail_in(const std::string& path, const Error& error) {
+    throw Error(fmt::format("load: '{}': {}", path, error.what()));
 }
 
 void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer* optimizer,
                      optim::LRScheduler* schedule) {
-    FileEntries file{path, {}, {}};
-    for (auto& [name, v] : load_npz(path)) file.entries.emplace(name, v);
+    const Named<Var> file = load_npz(path);
+    const std::string where = fmt::format("load: '{}'", path);
 
-    // Check every entry first; assign only once all of them match.
+    // The model's entries are checked first and assigned last, once the optimizer and schedule have loaded.
+    StateEntries model_file(where, file);
     std::vector<std::pair<Var, Var>> assignments;  // destination, source
     for (const auto& [name, v] : model_entries(model))
-        assignments.emplace_back(v, file.expect(name, v.shape(), v.dtype()));
+        assignments.emplace_back(v, model_file.expect(name, v.shape(), v.dtype()));
+    for (const auto& [name, v] : file)
+        if (!name.starts_with(optimizer_prefix) && !name.starts_with(schedule_prefix) &&
+            !model_file.has_used(name))
+            throw Error(fmt::format("{} has an entry '{}' that the model does not have", where, name));
 
-    struct SlotLoad {
-        OptimizerAccess::Slot* slot;
-        Var param;
-        std::uint64_t steps;
-        std::vector<Var> state;  // empty: the optimizer had not stepped this parameter
-    };
-    std::vector<SlotLoad> slot_loads;
-    std::vector<double> lrs;
     if (optimizer) {
-        const auto paths = optimizer_paths("load", model, *optimizer);
-        auto& slots = OptimizerAccess::slots(*optimizer);
-        const auto& groups = optimizer->param_groups();
-        for (std::size_t g = 0; g < groups.size(); ++g) {
-            lrs.push_back(learning_rate(file, fmt::format("{}group{}.lr", optimizer_prefix, g)));
-            for (std::size_t i = 0; i < groups[g].params.size(); ++i) {
-                const Var& p = groups[g].params[i];
-                const std::string prefix = optimizer_prefix + paths[g][i] + ".";
-                SlotLoad load{&slots[g][i], p, step_count(file, prefix + "step"), {}};
-                const auto& names = optimizer->state_names();
-                const bool stepped = !names.empty() && file.has(prefix + names.front());
-                if (stepped)
-                    for (const std::string& s : names) load.state.push_back(file.expect(prefix + s, p.shape(), p.dtype()));
-                slot_loads.push_back(std::move(load));
+        const std::vector<std::string> paths = optimizer_paths("load", model, *optimizer);
+        const Named<Var> previous = optimizer->state_dict(paths);
+        try {
+            optimizer->load_state_dict(under(file, optimizer_prefix), paths);
+        } catch (const Error& error) {
+            fail_in(path, error);
+        }
+        if (schedule) {
+            try {
+                schedule->load_state_dict(under(file, schedule_prefix));
+            } catch (const Error& error) {
+                optimizer->load_state_dict(previous, paths);  // a failed load changes nothing
+                fail_in(path, error);
             }
         }
     }
-    std::size_t schedule_steps = 0;
-    std::vector<double> base_lrs;
-    if (schedule) {
-        schedule_steps = step_count(file, schedule_prefix + "step");
-        for (std::size_t g = 0; g < schedule->base_lrs().size(); ++g)
-            base_lrs.push_back(learning_rate(file, fmt::format("{}group{}.base_lr", schedule_prefix, g)));
-    }
-    for (const auto& [name, v] : file.entries) {
-        if (file.used.count(name)) continue;
-        std::string owner = "model";
-        if (starts_with(name, optimizer_prefix)) {
-            if (!optimizer) continue;
-            owner = fmt::format("{} optimizer", optimizer->name());
-        } else if (starts_with(name, schedule_prefix)) {
-            if (!schedule) continue;
-            owner = "schedule";
-        }
-        throw Error(fmt::format("load: '{}' has an entry '{}' that the {} does not have", path, name, owner));
-    }
-
     for (const auto& [destination, source] : assignments) copy_into(destination, source);
-    if (schedule) {
-        optim::ScheduleAccess::steps(*schedule) = schedule_steps;
-        optim::ScheduleAccess::base_lrs(*schedule) = base_lrs;
-    }
-    if (!optimizer) return;
-    for (std::size_t g = 0; g < lrs.size(); ++g) optimizer->param_groups()[g].lr = lrs[g];
-    for (SlotLoad& load : slot_loads) {
-        load.slot->steps = load.steps;
-        load.slot->state.clear();
-        if (load.state.empty()) continue;
-        OptimizerAccess::init_state(*optimizer, load.param, *load.slot);
-        for (std::size_t s = 0; s < load.state.size(); ++s) copy_into(load.slot->state[s], load.state[s]);
-    }
 }
 
 Named<Var> optimizer_entries(const nn::Module& model, const optim::Optimizer& optimizer) {
     Named<Var> entries = model_entries(model);
-    const auto paths = optimizer_paths("save", model, optimizer);
-    const auto& slots = OptimizerAccess::slots(optimizer);
-    const auto& groups = optimizer.param_groups();
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-        entries.emplace_back(fmt::format("{}group{}.lr", optimizer_prefix, g), Var(groups[g].lr));
-        for (std::size_t i = 0; i < groups[g].params.size(); ++i) {
-            const std::string prefix = optimizer_prefix + paths[g][i] + ".";
-            entries.emplace_back(prefix + "step", Var(static_cast<double>(slots[g][i].steps)));
-            for (std::size_t s = 0; s < slots[g][i].state.size(); ++s)
-                entries.emplace_back(prefix + optimizer.state_names()[s], slots[g][i].state[s]);
-        }
-    }
+    add_prefixed(entries, optimizer_prefix, optimizer.state_dict(optimizer_paths("save", model, optimizer)));
     return entries;
 }
 
@@ -489,9 +401,7 @@ void save(const std::string& path, const nn::Module& model, const optim::Optimiz
 void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer,
           const optim::LRScheduler& schedule) {
     Named<Var> entries = optimizer_entries(model, optimizer);
-    entries.emplace_back(schedule_prefix + "step", Var(static_cast<double>(schedule.steps())));
-    for (std::size_t g = 0; g < schedule.base_lrs().size(); ++g)
-        entries.emplace_back(fmt::format("{}group{}.base_lr", schedule_prefix, g), Var(schedule.base_lrs()[g]));
+    add_prefixed(entries, schedule_prefix, schedule.state_dict());
     save_npz(path, entries);
 }
 

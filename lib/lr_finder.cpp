@@ -1,6 +1,5 @@
 // The learning-rate range test: snapshot, sweep, restore.
 #include "node.hpp"
-#include "optim_access.hpp"
 
 #include <xgrad/lr_finder.hpp>
 
@@ -11,30 +10,21 @@ namespace xg {
 
 namespace {
 
-using optim::OptimizerAccess;
-
 // Everything find_lr changes, copied so it can be put back bit for bit.
 struct Snapshot {
     std::vector<std::pair<Var, Var>> arrays;  // live array, saved copy
-    std::vector<std::vector<OptimizerAccess::Slot>> slots;
-    std::vector<double> lrs;
+    Named<Var> optimizer_state;
 
-    Snapshot(nn::Module& model, optim::Optimizer& optimizer) {
+    Snapshot(nn::Module& model, optim::Optimizer& optimizer) : optimizer_state(optimizer.state_dict()) {
         // Training changes the optimizer's parameters (below) and the model's buffers; nothing else.
         for (const auto& [name, v] : model.named_buffers()) arrays.emplace_back(v, v.detach());
         for (const auto& group : optimizer.param_groups())
             for (const Var& p : group.params) arrays.emplace_back(p, p.detach());
-        slots = OptimizerAccess::slots(optimizer);
-        for (auto& group : slots)
-            for (auto& slot : group)
-                for (Var& s : slot.state) s = s.detach();
-        for (const auto& group : optimizer.param_groups()) lrs.push_back(group.lr);
     }
 
     void restore(nn::Module& model, optim::Optimizer& optimizer) {
         for (auto& [live, saved] : arrays) mutable_tensor_of(live) = tensor_of(saved);
-        OptimizerAccess::slots(optimizer) = std::move(slots);
-        for (std::size_t g = 0; g < lrs.size(); ++g) optimizer.param_groups()[g].lr = lrs[g];
+        optimizer.load_state_dict(optimizer_state);
         model.zero_grad();
         optimizer.zero_grad();
     }

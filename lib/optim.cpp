@@ -1,7 +1,7 @@
 // The optimizers' update rules. Each runs as one loop over the parameter's elements, in place, reading the
 // gradient and the state arrays directly: no graph, no temporaries.
 #include "node.hpp"
-#include "optim_access.hpp"
+#include "state_entries.hpp"
 
 #include <xgrad/optim.hpp>
 
@@ -100,6 +100,69 @@ void Optimizer::zero_grad() {
 void Optimizer::set_lr(double lr) {
     check_non_negative(name_, "lr", lr);
     for (Group& group : groups_) group.lr = lr;
+}
+
+// state_dict -----------------------------------------------------------------------------------------------
+
+namespace {
+
+// The name of every parameter, groups in order: the caller's, or each one's position.
+std::vector<std::string> parameter_names_for(const char* op, const std::string& optimizer,
+                                             const std::vector<Optimizer::Group>& groups,
+                                             const std::vector<std::string>& given) {
+    std::size_t count = 0;
+    for (const auto& group : groups) count += group.params.size();
+    if (given.empty()) {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < count; ++i) names.push_back(std::to_string(i));
+        return names;
+    }
+    if (given.size() != count)
+        throw Error(fmt::format("{}::{}: {} parameter names for {} parameters", optimizer, op, given.size(), count));
+    return given;
+}
+
+}  // namespace
+
+Named<Var> Optimizer::state_dict(const std::vector<std::string>& parameter_names) const {
+    const std::vector<std::string> names = parameter_names_for("state_dict", name_, groups_, parameter_names);
+    Named<Var> out;
+    std::size_t index = 0;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+        out.emplace_back(fmt::format("group{}.lr", g), Var(groups_[g].lr));
+        for (const Slot& slot : slots_[g]) {
+            const std::string& name = names[index++];
+            out.emplace_back(name + ".step", Var(static_cast<double>(slot.steps)));
+            for (std::size_t s = 0; s < slot.state.size(); ++s)
+                out.emplace_back(name + "." + state_names_[s], slot.state[s].detach());
+        }
+    }
+    return out;
+}
+
+void Optimizer::load_state_dict(const Named<Var>& state, const std::vector<std::string>& parameter_names) {
+    const std::vector<std::string> names = parameter_names_for("load_state_dict", name_, groups_, parameter_names);
+    StateEntries entries(fmt::format("{}::load_state_dict: the state", name_), state);
+    // Everything is read and checked into these first, and assigned only when all of it is good.
+    std::vector<double> lrs;
+    std::vector<std::vector<Slot>> slots(groups_.size());
+    std::size_t index = 0;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+        lrs.push_back(entries.learning_rate(fmt::format("group{}.lr", g)));
+        for (const Var& param : groups_[g].params) {
+            const std::string& name = names[index++];
+            Slot slot;
+            slot.steps = entries.step_count(name + ".step");
+            // A parameter the optimizer never stepped has no state arrays.
+            if (!state_names_.empty() && entries.has(name + "." + state_names_.front()))
+                for (const std::string& s : state_names_)
+                    slot.state.push_back(entries.expect(name + "." + s, param.shape(), param.dtype()).detach());
+            slots[g].push_back(std::move(slot));
+        }
+    }
+    entries.refuse_unused(fmt::format("{} optimizer", name_));
+    for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];
+    slots_ = std::move(slots);
 }
 
 // SGD ------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Learning-rate schedules: each is a factor(t) and a description; the base class applies it to the groups.
 #include "node.hpp"
+#include "state_entries.hpp"
 
 #include <xgrad/schedule.hpp>
 
@@ -49,6 +50,23 @@ std::vector<double> LRScheduler::lrs() const {
 }
 
 double LRScheduler::lr_at(std::size_t t) const { return base_lrs_.front() * factor_(t); }
+
+Named<Var> LRScheduler::state_dict() const {
+    Named<Var> out{{"step", Var(static_cast<double>(t_))}};
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) out.emplace_back(fmt::format("group{}.base_lr", g), Var(base_lrs_[g]));
+    return out;
+}
+
+void LRScheduler::load_state_dict(const Named<Var>& state) {
+    StateEntries entries(fmt::format("LRScheduler::load_state_dict: the state of {}", description_), state);
+    const std::uint64_t steps = entries.step_count("step");
+    std::vector<double> base_lrs;
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g)
+        base_lrs.push_back(entries.learning_rate(fmt::format("group{}.base_lr", g)));
+    entries.refuse_unused("schedule");
+    t_ = steps;
+    base_lrs_ = std::move(base_lrs);
+}
 
 FixedLR::FixedLR(Optimizer& optimizer) : LRScheduler(optimizer, [](std::size_t) { return 1.0; }, "FixedLR") {}
 

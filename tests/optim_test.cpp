@@ -387,3 +387,63 @@ TEST_CASE("find_lr suggests a rate that trains the seeds' 784-64-16-10 network, 
     CHECK(suggested < start);
     CHECK(start - suggested > 5.0 * (start - hundredth));
 }
+
+TEST_CASE("state_dict and load_state_dict carry an optimizer and a schedule over, and refuse a bad state whole") {
+    xg::Generator g(5);
+    const auto make_params = [&] {
+        return std::vector<xg::Var>{xg::randn({3, 2}, g).set_requires_grad(), xg::randn({2}, g).set_requires_grad()};
+    };
+    const auto step = [](optim::Optimizer& optimizer, const std::vector<xg::Var>& params) {
+        optimizer.zero_grad();
+        xg::sum(xg::mul(xg::matmul(xg::ones({4, 3}), params[0]) + params[1], 2.0)).backward();
+        optimizer.step();
+    };
+    std::vector<xg::Var> a = make_params();
+    optim::Adam adam_a(a, {.lr = 0.05});
+    optim::StepLR schedule_a(adam_a, 2, 0.5);
+    for (int i = 0; i < 3; ++i) {
+        step(adam_a, a);
+        schedule_a.step();
+    }
+    const xg::Named<xg::Var> state = adam_a.state_dict();
+    std::vector<std::string> names;
+    for (const auto& [name, v] : state) names.push_back(name);
+    CHECK(names == std::vector<std::string>{"group0.lr", "0.step", "0.exp_avg", "0.exp_avg_sq", "1.step", "1.exp_avg",
+                                            "1.exp_avg_sq"});
+    CHECK(state[1].second.item() == 3.0);
+
+    // A second optimizer over copies of the parameters continues exactly where the first one is.
+    std::vector<xg::Var> b = {a[0].detach().set_requires_grad(), a[1].detach().set_requires_grad()};
+    optim::Adam adam_b(b, {.lr = 0.9});
+    optim::StepLR schedule_b(adam_b, 2, 0.5);
+    adam_b.load_state_dict(state);
+    schedule_b.load_state_dict(schedule_a.state_dict());
+    CHECK(schedule_b.steps() == 3);
+    CHECK(adam_b.lr() == adam_a.lr());
+    for (int i = 0; i < 2; ++i) {
+        step(adam_a, a);
+        step(adam_b, b);
+        schedule_a.step();
+        schedule_b.step();
+    }
+    CHECK(xt::all(xt::equal(a[0].value<float>(), b[0].value<float>())));
+    CHECK(adam_b.lr() == adam_a.lr());
+
+    // A bad entry names itself, and nothing changes.
+    xg::Named<xg::Var> wrong = state;
+    wrong[2].second = xg::zeros({2, 3});
+    const xg::Named<xg::Var> before = adam_b.state_dict();
+    CHECK(check::error_message([&] { adam_b.load_state_dict(wrong); }) ==
+          "Adam::load_state_dict: the state entry '0.exp_avg' is (2, 3) float32, expected (3, 2) float32");
+    CHECK(xt::all(xt::equal(adam_b.state_dict()[2].second.value<float>(), before[2].second.value<float>())));
+    wrong = state;
+    wrong.emplace_back("2.step", xg::Var(1.0));
+    CHECK(check::error_message([&] { adam_b.load_state_dict(wrong); }) ==
+          "Adam::load_state_dict: the state has an entry '2.step' that the Adam optimizer does not have");
+    CHECK(check::error_message([&] { adam_b.load_state_dict(state, {"only one name"}); }) ==
+          "Adam::load_state_dict: 1 parameter names for 2 parameters");
+    CHECK(check::error_message([&] { schedule_b.load_state_dict({{"step", xg::Var(-2.0)}}); }) ==
+          "LRScheduler::load_state_dict: the state of StepLR(step_size=2, gamma=0.5) entry 'step': a step count must "
+          "be a whole number from 0 to 2^53, got -2");
+    CHECK(schedule_b.steps() == 5);
+}

@@ -49,6 +49,17 @@ public:
     /// The names of the state arrays kept per parameter, as in PyTorch's state_dict ("exp_avg", ...).
     const std::vector<std::string>& state_names() const { return state_names_; }
 
+    /// The optimizer's state as named float arrays (copies), PyTorch's state_dict() flattened: "group<g>.lr" for
+    /// each group and, for each parameter, "<name>.step" and, once it has stepped, "<name>.<state>" for each of
+    /// state_names(). Parameters are named by `parameter_names`, one per parameter with the groups in order, or
+    /// by default by their position "0", "1", ..., as PyTorch numbers them.
+    Named<Var> state_dict(const std::vector<std::string>& parameter_names = {}) const;
+    /// Restores what state_dict gave, under the same names, into an optimizer of the same kind over parameters of
+    /// the same shapes. Every entry is checked before anything changes: each must be there with its parameter's
+    /// shape and dtype, learning rates must be non-negative numbers, step counts whole numbers from 0 to 2^53, and
+    /// no entry may be left over. The first problem throws Error("<name>::load_state_dict: the state ...").
+    void load_state_dict(const Named<Var>& state, const std::vector<std::string>& parameter_names = {});
+
 protected:
     /// What the optimizer keeps for one parameter: its state arrays (shaped like it) and its step count.
     struct Slot {
@@ -64,7 +75,6 @@ protected:
     virtual void update(const Group& group, Var& param, const Var& grad, Slot& slot) = 0;
 
 private:
-    friend struct OptimizerAccess;  // checkpoints and find_lr read and restore the state
     const char* name_;
     std::vector<Group> groups_;
     std::vector<std::vector<Slot>> slots_;  // [group][param]

@@ -30,8 +30,15 @@ public:
     const std::vector<double>& base_lrs() const { return base_lrs_; }
     const std::string& description() const { return description_; }
 
+    /// "step" and "group<g>.base_lr" for each group, as float64 scalars.
+    Named<Var> state_dict() const;
+    /// Restores what state_dict gave. Checked before anything changes: the step count must be a whole number from
+    /// 0 to 2^53, there must be one base rate per group, each a non-negative number, and nothing else. The first
+    /// problem throws Error("<description>::load_state_dict: the state ..."). The rates in the optimizer are left
+    /// as they are: its own state_dict holds them.
+    void load_state_dict(const Named<Var>& state);
+
 private:
-    friend struct ScheduleAccess;  // checkpoints save and restore t and the base rates
     void apply();
 
     Optimizer& optimizer_;
