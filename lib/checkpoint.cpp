@@ -12,7 +12,6 @@
 
 #include <bit>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>

@@ -53,7 +53,8 @@ double LRScheduler::lr_at(std::size_t t) const { return base_lrs_.front() * fact
 
 Named<Var> LRScheduler::state_dict() const {
     Named<Var> out{{"step", Var(static_cast<double>(t_))}};
-    for (std::size_t g = 0; g < base_lrs_.size(); ++g) out.emplace_back(fmt::format("group{}.base_lr", g), Var(base_lrs_[g]));
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g)
+        out.emplace_back(fmt::format("group{}.base_lr", g), Var(base_lrs_[g]));
     return out;
 }
 
