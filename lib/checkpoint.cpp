@@ -335,14 +335,6 @@ Named<Var> under(const Named<Var>& entries, const std::string& prefix) {
     return out;
 }
 
-void copy_into(const Var& destination, const Var& source) {
-    visit(mutable_tensor_of(destination), [&](auto& d) {
-        using A = std::decay_t<decltype(d)>;
-        const A& s = std::get<A>(tensor_of(source));
-        std::copy(s.begin(), s.end(), d.begin());
-    });
-}
-
 // An error of the optimizer's or the schedule's own checks, said of the file.
 [[noreturn]] void fail_in(const std::string& path, const Error& error) {
     throw Error(fmt::format("load: '{}': {}", path, error.what()));
@@ -380,7 +372,7 @@ void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimize
             }
         }
     }
-    for (const auto& [destination, source] : assignments) copy_into(destination, source);
+    for (auto& [destination, source] : assignments) destination.copy_from(source);
 }
 
 Named<Var> optimizer_entries(const nn::Module& model, const optim::Optimizer& optimizer) {

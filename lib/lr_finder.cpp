@@ -23,7 +23,7 @@ struct Snapshot {
     }
 
     void restore(nn::Module& model, optim::Optimizer& optimizer) {
-        for (auto& [live, saved] : arrays) mutable_tensor_of(live) = tensor_of(saved);
+        for (auto& [live, saved] : arrays) live.copy_from(saved);
         optimizer.load_state_dict(optimizer_state);
         model.zero_grad();
         optimizer.zero_grad();

@@ -210,16 +210,6 @@ std::vector<Var> model_state(const nn::Module& model) {
     return state;
 }
 
-void copy_values(const std::vector<Var>& from, const std::vector<Var>& to) {
-    for (std::size_t i = 0; i < from.size(); ++i) {
-        Var target = to[i];
-        if (target.dtype() == Dtype::float32)
-            target.mutable_value<float>() = from[i].value<float>();
-        else
-            target.mutable_value<double>() = from[i].value<double>();
-    }
-}
-
 }  // namespace
 
 History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset& train, FitOptions options) {
@@ -244,7 +234,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     double best = std::numeric_limits<double>::infinity();  // for patience, which counts only min_delta gains
     std::size_t epochs_without_improvement = 0;
     double lowest = std::numeric_limits<double>::infinity();
-    const std::vector<Var> state = options.restore_best ? model_state(model) : std::vector<Var>{};
+    std::vector<Var> state = options.restore_best ? model_state(model) : std::vector<Var>{};
     std::vector<Var> best_state;
 
     for (std::size_t epoch = 1; epoch <= options.epochs && !history.interrupted; ++epoch) {
@@ -332,8 +322,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         }
     }
     if (!best_state.empty()) {
-        NoGradGuard no_grad;
-        copy_values(best_state, state);
+        for (std::size_t i = 0; i < state.size(); ++i) state[i].copy_from(best_state[i]);
         display.note(fmt::format("restored the weights of epoch {}, the lowest {} loss", history.best_epoch,
                                  options.validation ? options.validation_name : "train"));
     }

@@ -109,6 +109,23 @@ void Var::clear_grad() {
     node_->grad = Var();
 }
 
+Var& Var::copy_from(const Var& source) {
+    require_defined("copy_from", *this);
+    require_defined("copy_from", source);
+    if (!is_leaf())
+        throw GraphError(fmt::format("copy_from: the output of '{}' cannot be overwritten, only a leaf", op()));
+    if (source.shape() != shape())
+        throw ShapeError(fmt::format("copy_from: cannot copy {} into {}", to_string(source.shape()),
+                                     to_string(shape())));
+    visit(node_->value, [&](auto& to) {
+        using T = typename std::decay_t<decltype(to)>::value_type;
+        visit(tensor_of(source), [&](const auto& from) {
+            std::transform(from.begin(), from.end(), to.begin(), [](auto v) { return static_cast<T>(v); });
+        });
+    });
+    return *this;
+}
+
 Var Var::detach() const {
     auto node = std::make_shared<Node>(tensor_of(*this));
     node->name = node_->name;

@@ -154,3 +154,19 @@ TEST_CASE("fmt and ostream print shape, dtype and values") {
     CHECK(xg::to_string(xg::Shape{3}) == "(3,)");
     CHECK(xg::to_string(xg::Shape{}) == "()");
 }
+
+TEST_CASE("copy_from overwrites a leaf in place, converting the dtype, and refuses what it cannot do") {
+    Var w(xt::xarray<float>{1.0f, 2.0f, 3.0f}, true);
+    const std::size_t recorded = xg::tape_size();
+    const float* memory = w.value<float>().data();
+    w.copy_from(Var(xt::xarray<double>{0.5, -1.25, 4.0}));
+    CHECK(w.value<float>() == xt::xarray<float>{0.5f, -1.25f, 4.0f});
+    CHECK(w.value<float>().data() == memory);  // the same array, as optimizers and graphs hold it
+    CHECK(w.requires_grad());
+    CHECK(xg::tape_size() == recorded);
+
+    CHECK_THROWS_WITH_AS(w.copy_from(xg::zeros({2})), "copy_from: cannot copy (2,) into (3,)", xg::ShapeError);
+    Var product = w * 2.0;
+    CHECK_THROWS_WITH_AS(product.copy_from(w),
+                         "copy_from: the output of 'mul_scalar' cannot be overwritten, only a leaf", xg::GraphError);
+}

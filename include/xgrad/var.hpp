@@ -78,6 +78,10 @@ public:
 
     /// A new leaf with a copy of the value, cut off from the graph.
     Var detach() const;
+    /// Overwrites this leaf's values, in place, with `source`'s (same shape; the dtype is converted), like
+    /// PyTorch's copy_ under no_grad: for restoring parameters and buffers. Records nothing. The result of an op
+    /// cannot be overwritten (GraphError); a graph that saved this leaf's value sees the new one.
+    Var& copy_from(const Var& source);
     /// This variable converted to `dtype` (differentiable; returns *this when the dtype already matches).
     Var to(Dtype dtype) const;
 
