@@ -237,10 +237,6 @@ void save_npz(const std::string& path, const Named<Var>& arrays) {
 
 namespace {
 
-// A deflated byte expands to at most 1032 bytes (RFC 1951: one 258-byte match per two bits at best). numpy
-// writes stored (savez) or deflated (savez_compressed) entries.
-constexpr std::uint64_t deflate_expansion = 1032;
-
 // What a zip entry may hold given the file it is in: outside bytes decide no allocation larger than this.
 std::uint64_t entry_size_bound(const zip_stat_t& stat, std::uint64_t file_size, const Fail& fail) {
     constexpr auto needed = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;

@@ -67,9 +67,6 @@ struct GzFile {
     void operator()(gzFile f) const { gzclose(f); }
 };
 
-// A deflated byte expands to at most 1032 bytes (RFC 1951: one 258-byte match per two bits at best).
-constexpr std::uint64_t deflate_expansion = 1032;
-
 // An IDX file read front to back through zlib, which passes plain files through unchanged. Offsets count
 // decompressed bytes.
 class IdxReader {

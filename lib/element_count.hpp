@@ -1,5 +1,6 @@
 #pragma once
-// How many elements a shape that comes from a user or a file holds, checked before anything is allocated for it.
+// Bounds checked before anything is allocated for a user's or a file's say-so: how many elements a shape holds,
+// and how much a compressed file can hold.
 #include <xgrad/errors.hpp>
 #include <xgrad/var.hpp>
 
@@ -27,6 +28,10 @@ inline std::optional<std::size_t> element_count(const Shape& shape, std::size_t 
     }
     return empty ? 0 : bytes / item_bytes;
 }
+
+/// A deflated byte expands to at most 1032 bytes (RFC 1951: one 258-byte match per two bits at best): the most
+/// a gzip file or a deflated zip entry can decompress to, per compressed byte.
+constexpr std::uint64_t deflate_expansion = 1032;
 
 inline std::size_t item_bytes(Dtype dtype) { return dtype == Dtype::float32 ? 4 : 8; }
 
