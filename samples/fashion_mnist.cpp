@@ -15,9 +15,8 @@ int run(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
-    xg::data::Split fashion;
-    if (!sample::load_mnist(flags.data_dir, fashion, "install Fashion-MNIST with: apt-get install dataset-fashion-mnist"))
-        return 1;
+    const xg::data::Split fashion =
+        sample::load_mnist(flags.data_dir, "install Fashion-MNIST with: apt-get install dataset-fashion-mnist");
     fmt::print("Fashion-MNIST: {} training and {} test images from {}\n", fashion.train.size(), fashion.test.size(),
                flags.data_dir);
 

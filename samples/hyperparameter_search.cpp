@@ -180,9 +180,7 @@ int run(int argc, char** argv) {
     }
 
     xg::set_num_threads(1);
-    data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, mnist))
-        return 1;
+    const data::Split mnist = sample::load_mnist(flags.data_dir);
     std::vector<std::size_t> first(images);
     for (std::size_t i = 0; i < images; ++i) first[i] = i;
     // One generator for everything in draw order: the split, then per trial λ, lr, the weights and the batch seed.

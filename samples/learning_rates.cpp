@@ -790,9 +790,7 @@ int run(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
-    data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, mnist))
-        return 1;
+    const data::Split mnist = sample::load_mnist(flags.data_dir);
     fmt::print("MNIST: {} training and {} test images from {}; {} seed(s); {}\n\n", mnist.train.size(),
                mnist.test.size(), flags.data_dir, seeds, full ? "full setting" : "default setting");
     const sample::Context context{mnist, flags, seeds, full};

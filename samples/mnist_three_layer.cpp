@@ -23,9 +23,7 @@ int run(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
-    data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, mnist))
-        return 1;
+    const data::Split mnist = sample::load_mnist(flags.data_dir);
     xg::Generator generator(flags.seed);
     const data::Split split = data::random_split(mnist.train, 0.2, generator);
     fmt::print("MNIST: {} training, {} validation and {} test images\n", split.train.size(), split.test.size(),

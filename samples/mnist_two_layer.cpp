@@ -20,9 +20,7 @@ int run(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
-    xg::data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, mnist))
-        return 1;
+    const xg::data::Split mnist = sample::load_mnist(flags.data_dir);
     fmt::print("MNIST: {} training and {} test images from {}\n", mnist.train.size(), mnist.test.size(),
                flags.data_dir);
 

@@ -127,9 +127,7 @@ int run(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     xg::set_num_threads(1);
-    data::Split mnist;
-    if (!sample::load_mnist(flags.data_dir, mnist))
-        return 1;
+    data::Split mnist = sample::load_mnist(flags.data_dir);
     std::vector<std::size_t> first(train_size);
     for (std::size_t i = 0; i < train_size; ++i) first[i] = i;
     data::Dataset train = mnist.train.subset(first);

@@ -142,15 +142,14 @@ inline std::string default_mnist_directory() {
     }
 }
 
-/// Loads MNIST-format files, or explains what to run when they are missing or bad.
-inline bool load_mnist(const std::string& directory, xg::data::Split& out,
-                       const std::string& how_to_get = "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)") {
+/// Loads MNIST-format files; when they are missing or bad, the DataError also says what to run.
+inline xg::data::Split load_mnist(
+    const std::string& directory,
+    const std::string& how_to_get = "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)") {
     try {
-        out = xg::data::load_mnist(directory);
-        return true;
+        return xg::data::load_mnist(directory);
     } catch (const xg::DataError& e) {
-        fmt::print(stderr, "error: {}; {}\n", e.what(), how_to_get);
-        return false;
+        throw xg::DataError(fmt::format("{}; {}", e.what(), how_to_get));
     }
 }
 
