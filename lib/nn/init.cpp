@@ -1,0 +1,88 @@
+// Initializers: each fills a parameter's array in place, drawing only from the caller's generator.
+#include "autograd/node.hpp"
+
+#include <xgrad/init.hpp>
+
+#include <cmath>
+
+namespace xg::init {
+
+namespace {
+
+template <class Draw>
+void fill(Var& parameter, Draw next) {
+    require_defined("init", parameter);
+    visit(mutable_tensor_of(parameter), [&](auto& a) {
+        for (auto& v : a) v = static_cast<std::decay_t<decltype(v)>>(next());
+    });
+}
+
+double fan(const Var& parameter, FanMode mode) {
+    const auto [in, out] = fans(parameter);
+    return mode == FanMode::fan_in ? in : out;
+}
+
+}  // namespace
+
+double calculate_gain(Nonlinearity nonlinearity, double negative_slope) {
+    switch (nonlinearity) {
+        case Nonlinearity::linear:
+        case Nonlinearity::sigmoid: return 1.0;
+        case Nonlinearity::tanh: return 5.0 / 3.0;
+        case Nonlinearity::relu: return std::sqrt(2.0);
+        case Nonlinearity::leaky_relu: return std::sqrt(2.0 / (1.0 + negative_slope * negative_slope));
+    }
+    throw Error("calculate_gain: unknown nonlinearity");
+}
+
+std::pair<double, double> fans(const Var& parameter) {
+    require_defined("init", parameter);
+    const Shape& s = parameter.shape();
+    if (s.empty() || parameter.size() == 0)
+        throw ShapeError(fmt::format("init: fan-in and fan-out need a non-empty parameter with at least one axis, "
+                                     "got shape {}",
+                                     to_string(s)));
+    if (s.size() == 1) return {double(s[0]), double(s[0])};
+    // Axes after the first two (for example a kernel's) multiply both fans, as in PyTorch.
+    const double receptive = static_cast<double>(parameter.size() / (s[0] * s[1]));
+    return {double(s[0]) * receptive, double(s[1]) * receptive};
+}
+
+void zeros(Var& parameter) { constant(parameter, 0.0); }
+void ones(Var& parameter) { constant(parameter, 1.0); }
+void constant(Var& parameter, double value) {
+    fill(parameter, [&] { return value; });
+}
+
+void normal(Var& parameter, Generator& generator, double mean, double std) {
+    fill(parameter, [&] { return mean + std * generator.normal(); });
+}
+
+void uniform(Var& parameter, Generator& generator, double low, double high) {
+    fill(parameter, [&] { return low + (high - low) * generator.uniform(); });
+}
+
+void xavier_normal(Var& parameter, Generator& generator, double gain) {
+    const auto [in, out] = fans(parameter);
+    normal(parameter, generator, 0.0, gain * std::sqrt(2.0 / (in + out)));
+}
+
+void xavier_uniform(Var& parameter, Generator& generator, double gain) {
+    const auto [in, out] = fans(parameter);
+    const double bound = gain * std::sqrt(6.0 / (in + out));
+    uniform(parameter, generator, -bound, bound);
+}
+
+void kaiming_normal(Var& parameter, Generator& generator, Nonlinearity nonlinearity, FanMode mode,
+                    double negative_slope) {
+    const double std = calculate_gain(nonlinearity, negative_slope) / std::sqrt(fan(parameter, mode));
+    normal(parameter, generator, 0.0, std);
+}
+
+void kaiming_uniform(Var& parameter, Generator& generator, Nonlinearity nonlinearity, FanMode mode,
+                     double negative_slope) {
+    const double bound = calculate_gain(nonlinearity, negative_slope) * std::sqrt(3.0 / fan(parameter, mode));
+    uniform(parameter, generator, -bound, bound);
+}
+
+}  // namespace xg::init

@@ -1,0 +1,94 @@
+// The layers of xg::nn; each forward is made of differentiable ops, so their gradients come from the tape.
+#include "autograd/node.hpp"
+
+#include <xgrad/init.hpp>
+#include <xgrad/nn.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace xg::nn {
+
+Linear::Linear(std::size_t in_features, std::size_t out_features, Generator& generator, bool with_bias,
+               Dtype dtype) {
+    if (in_features == 0 || out_features == 0)
+        throw ShapeError(fmt::format("Linear: in_features and out_features must be positive, got {} and {}",
+                                     in_features, out_features));
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+    weight = register_parameter("weight", rand({in_features, out_features}, generator, dtype, -bound, bound));
+    if (with_bias) bias = register_parameter("bias", rand({out_features}, generator, dtype, -bound, bound));
+}
+
+Var Linear::forward(const Var& input) {
+    return bias.defined() ? affine(input, weight, bias) : matmul(input, weight);
+}
+
+std::string Linear::description() const {
+    return fmt::format("Linear(in={}, out={}{})", weight.shape()[0], weight.shape()[1],
+                       bias.defined() ? "" : ", bias=false");
+}
+
+std::string LeakyReLU::description() const { return fmt::format("LeakyReLU(negative_slope={})", negative_slope_); }
+
+std::string Softmax::description() const { return fmt::format("Softmax(axis={})", axis_); }
+
+Var Flatten::forward(const Var& input) {
+    if (input.dim() == 0) throw ShapeError("Flatten: input must have a batch axis, got a scalar");
+    return reshape(input, {static_cast<std::ptrdiff_t>(input.shape()[0]), -1});
+}
+
+Dropout::Dropout(double p, Generator& generator)
+    : p_(p), generator_(generator.below(std::numeric_limits<std::uint64_t>::max())) {
+    if (!(p >= 0.0 && p <= 1.0)) throw Error(fmt::format("Dropout: probability p must be in [0, 1], got {}", p));
+}
+
+std::string Dropout::description() const { return fmt::format("Dropout(p={})", p_); }
+
+BatchNorm1d::BatchNorm1d(std::size_t num_features, double eps, double momentum, Dtype dtype)
+    : num_features_(num_features), eps_(eps), momentum_(momentum) {
+    if (num_features == 0) throw ShapeError("BatchNorm1d: num_features must be positive");
+    if (!(eps > 0.0)) throw Error(fmt::format("BatchNorm1d: eps must be positive, got {}", eps));
+    if (!(momentum >= 0.0 && momentum <= 1.0))
+        throw Error(fmt::format("BatchNorm1d: momentum must be in [0, 1], got {}", momentum));
+    weight = register_parameter("weight", ones({num_features}, dtype));
+    bias = register_parameter("bias", zeros({num_features}, dtype));
+    running_mean = register_buffer("running_mean", zeros({num_features}, dtype));
+    running_var = register_buffer("running_var", ones({num_features}, dtype));
+}
+
+Var BatchNorm1d::forward(const Var& input) {
+    if (input.dim() != 2 || input.shape()[1] != num_features_)
+        throw ShapeError(fmt::format("BatchNorm1d: expected input of shape (batch, {}), got {}", num_features_,
+                                     to_string(input.shape())));
+    if (!is_training()) return (input - running_mean) / sqrt(running_var + eps_) * weight + bias;
+
+    const std::size_t n = input.shape()[0];
+    if (n < 2)
+        throw ShapeError(fmt::format("BatchNorm1d: training needs more than one sample per batch, got input {}",
+                                     to_string(input.shape())));
+    Var batch_mean = mean(input, 0);
+    Var centered = input - batch_mean;
+    Var batch_var = mean(centered * centered, 0);
+    Var output = centered / sqrt(batch_var + eps_) * weight + bias;
+
+    // running ← (1 − momentum)·running + momentum·batch, the variance unbiased (n / (n − 1)).
+    const double unbiased = static_cast<double>(n) / static_cast<double>(n - 1);
+    const auto update = [&](Var& running, const Var& batch, double scale) {
+        visit(mutable_tensor_of(running), [&](auto& r) {
+            using T = typename std::decay_t<decltype(r)>::value_type;
+            visit(tensor_of(batch), [&](const auto& b) {
+                for (std::size_t i = 0; i < num_features_; ++i)
+                    r.data()[i] = static_cast<T>((1.0 - momentum_) * r.data()[i] + momentum_ * scale * b.data()[i]);
+            });
+        });
+    };
+    update(running_mean, batch_mean, 1.0);
+    update(running_var, batch_var, unbiased);
+    return output;
+}
+
+std::string BatchNorm1d::description() const {
+    return fmt::format("BatchNorm1d({}, eps={}, momentum={})", num_features_, eps_, momentum_);
+}
+
+}  // namespace xg::nn

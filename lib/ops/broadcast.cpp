@@ -1,0 +1,82 @@
+// Broadcasting: the shape rule every binary op checks, the dtype promotion it applies, and the sum_to /
+// broadcast_to pair that moves gradients between broadcast shapes.
+#include "ops/kernels.hpp"
+#include "support/element_count.hpp"
+
+namespace xg {
+
+Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
+    const std::size_t rank = std::max(a.size(), b.size());
+    Shape out(rank);
+    for (std::size_t i = 0; i < rank; ++i) {
+        const std::size_t da = i + a.size() >= rank ? a[i + a.size() - rank] : 1;
+        const std::size_t db = i + b.size() >= rank ? b[i + b.size() - rank] : 1;
+        if (da != db && da != 1 && db != 1)
+            throw ShapeError(fmt::format("{}: cannot broadcast {} with {}", op, to_string(a), to_string(b)));
+        out[i] = da == 1 ? db : da;
+    }
+    return out;
+}
+
+bool broadcasts_to(const Shape& from, const Shape& to) {
+    if (from.size() > to.size()) return false;
+    const std::size_t lead = to.size() - from.size();
+    for (std::size_t i = 0; i < from.size(); ++i)
+        if (from[i] != 1 && from[i] != to[lead + i]) return false;
+    return true;
+}
+
+std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b) {
+    require_defined(op, a);
+    require_defined(op, b);
+    broadcast_shape(op, a.shape(), b.shape());
+    return same_dtype(a, b);
+}
+
+std::pair<Var, Var> same_dtype(const Var& a, const Var& b) {
+    if (a.dtype() == b.dtype()) return {a, b};
+    return {a.to(Dtype::float64), b.to(Dtype::float64)};
+}
+
+Var sum_to(const Var& x, const Shape& shape) {
+    require_defined("sum_to", x);
+    const Shape& from = x.shape();
+    if (from == shape) return x;
+    if (!broadcasts_to(shape, from))
+        throw ShapeError(
+            fmt::format("sum_to: cannot sum {} down to {} (it must broadcast back to {})", to_string(from),
+                        to_string(shape), to_string(from)));
+    const std::size_t lead = from.size() - shape.size();
+    Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
+        using A = std::decay_t<decltype(a)>;
+        A r = a;
+        // Summing the highest axis first keeps the lower axis numbers valid.
+        for (std::size_t i = from.size(); i-- > 0;)
+            if (i < lead || (shape[i - lead] == 1 && from[i] != 1)) r = sum_along(r, i, i >= lead);
+        r.reshape(shape);
+        return r;
+    });
+    return record("sum_to", std::move(value), {x},
+                  [](Backward& bw) { bw.add(0, broadcast_to(bw.grad, shape_of_tensor(bw.input_value(0)))); });
+}
+
+Var broadcast_to(const Var& x, const Shape& shape) {
+    require_defined("broadcast_to", x);
+    if (x.shape() == shape) return x;
+    if (!broadcasts_to(x.shape(), shape))
+        throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", to_string(x.shape()), to_string(shape)));
+    checked_element_count("broadcast_to", shape, x.dtype());
+    Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
+        using A = std::decay_t<decltype(a)>;
+        A r = A::from_shape(shape);
+        if (a.size() == 1)
+            std::fill(r.begin(), r.end(), *a.data());
+        else
+            xt::noalias(r) = xt::broadcast(a, shape);
+        return r;
+    });
+    // The central reduction in Backward::add sums the gradient back to x's shape.
+    return record("broadcast_to", std::move(value), {x}, [](Backward& bw) { bw.add(0, bw.grad); });
+}
+
+}  // namespace xg

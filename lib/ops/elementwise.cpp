@@ -1,0 +1,194 @@
+// Elementwise primitives. Each op: its forward value, then the lambda that maps the output gradient to
+// input gradients, written with the same differentiable ops so that grad-of-grad works.
+#include "ops/kernels.hpp"
+
+namespace xg {
+
+Var add(const Var& a0, const Var& b0) {
+    auto [a, b] = prepare_binary("add", a0, b0);
+    return record("add", map_binary(a, b, [](const auto& x, const auto& y) { return x + y; }), {a, b},
+                  [](Backward& bw) {
+                      bw.add(0, bw.grad);
+                      bw.add(1, bw.grad);
+                  });
+}
+
+Var sub(const Var& a0, const Var& b0) {
+    auto [a, b] = prepare_binary("sub", a0, b0);
+    return record("sub", map_binary(a, b, [](const auto& x, const auto& y) { return x - y; }), {a, b},
+                  [](Backward& bw) {
+                      bw.add(0, bw.grad);
+                      if (bw.needs(1)) bw.add(1, neg(bw.grad));
+                  });
+}
+
+Var mul(const Var& a0, const Var& b0) {
+    auto [a, b] = prepare_binary("mul", a0, b0);
+    return record("mul", map_binary(a, b, [](const auto& x, const auto& y) { return x * y; }), {a, b},
+                  [](Backward& bw) {
+                      if (bw.needs(0)) bw.add(0, bw.grad * bw.input(1));
+                      if (bw.needs(1)) bw.add(1, bw.grad * bw.input(0));
+                  });
+}
+
+Var div(const Var& a0, const Var& b0) {
+    auto [a, b] = prepare_binary("div", a0, b0);
+    return record("div", map_binary(a, b, [](const auto& x, const auto& y) { return x / y; }), {a, b},
+                  [](Backward& bw) {
+                      if (bw.needs(0)) bw.add(0, bw.grad / bw.input(1));
+                      if (bw.needs(1)) bw.add(1, neg(bw.grad * bw.output() / bw.input(1)));
+                  });
+}
+
+Var neg(const Var& x) {
+    require_defined("neg", x);
+    return record("neg", map_unary(x, [](const auto& a) { return -a; }), {x},
+                  [](Backward& bw) { bw.add(0, neg(bw.grad)); });
+}
+
+Var add(const Var& x, double s) {
+    require_defined("add", x);
+    return record("add_scalar", map_unary(x, [s](const auto& a) { return a + static_cast<value_t<decltype(a)>>(s); }),
+                  {x}, [](Backward& bw) { bw.add(0, bw.grad); });
+}
+
+Var mul(const Var& x, double s) {
+    require_defined("mul", x);
+    return record("mul_scalar", map_unary(x, [s](const auto& a) { return a * static_cast<value_t<decltype(a)>>(s); }),
+                  {x}, [s](Backward& bw) { bw.add(0, bw.grad * s); });
+}
+
+Var pow(const Var& x, double p) {
+    require_defined("pow", x);
+    return record("pow_scalar",
+                  map_unary(x, [p](const auto& a) { return xt::pow(a, static_cast<value_t<decltype(a)>>(p)); }), {x},
+                  [p](Backward& bw) { bw.add(0, bw.grad * pow(bw.input(0), p - 1.0) * p); });
+}
+
+Var pow(const Var& base0, const Var& exponent0) {
+    auto [base, exponent] = prepare_binary("pow", base0, exponent0);
+    return record("pow", map_binary(base, exponent, [](const auto& x, const auto& y) { return xt::pow(x, y); }),
+                  {base, exponent}, [](Backward& bw) {
+                      if (bw.needs(0))
+                          bw.add(0, bw.grad * bw.input(1) * pow(bw.input(0), bw.input(1) - 1.0));
+                      if (bw.needs(1)) bw.add(1, bw.grad * bw.output() * log(bw.input(0)));
+                  });
+}
+
+namespace {
+// The share of the gradient that goes to a: 1 where a wins, 0 where b wins, ½ on ties.
+template <class Wins>
+Var share_of_a(const Var& a, const Var& b, Wins wins) {
+    return constant(map_binary(a, b, [&](const auto& x, const auto& y) {
+        using T = value_t<decltype(x + y)>;
+        return xt::cast<T>(wins(x, y)) + T(0.5) * xt::cast<T>(xt::equal(x, y));
+    }));
+}
+
+template <class Pick, class Wins>
+Var extremum(const char* op, const Var& a0, const Var& b0, Pick pick, Wins wins) {
+    auto [a, b] = prepare_binary(op, a0, b0);
+    return record(op, map_binary(a, b, pick), {a, b}, [wins](Backward& bw) {
+        Var share = share_of_a(bw.input(0), bw.input(1), wins);
+        if (bw.needs(0)) bw.add(0, bw.grad * share);
+        if (bw.needs(1)) bw.add(1, bw.grad * (1.0 - share));
+    });
+}
+}  // namespace
+
+// A NaN on either side gives NaN, as in PyTorch (std::max would keep whichever side it compared first).
+Var maximum(const Var& a, const Var& b) {
+    return extremum(
+        "maximum", a, b, [](const auto& x, const auto& y) { return xt::where(y != y, y, xt::where(x < y, y, x)); },
+        [](const auto& x, const auto& y) { return x > y; });
+}
+
+Var minimum(const Var& a, const Var& b) {
+    return extremum(
+        "minimum", a, b, [](const auto& x, const auto& y) { return xt::where(y != y, y, xt::where(y < x, y, x)); },
+        [](const auto& x, const auto& y) { return x < y; });
+}
+
+Var exp(const Var& x) {
+    require_defined("exp", x);
+    return record("exp", map_unary(x, [](const auto& a) { return xt::exp(a); }), {x},
+                  [](Backward& bw) { bw.add(0, bw.grad * bw.output()); });
+}
+
+Var log(const Var& x) {
+    require_defined("log", x);
+    return record("log", map_unary(x, [](const auto& a) { return xt::log(a); }), {x},
+                  [](Backward& bw) { bw.add(0, bw.grad / bw.input(0)); });
+}
+
+Var sqrt(const Var& x) {
+    require_defined("sqrt", x);
+    return record("sqrt", map_unary(x, [](const auto& a) { return xt::sqrt(a); }), {x},
+                  [](Backward& bw) { bw.add(0, bw.grad / (bw.output() * 2.0)); });
+}
+
+Var abs(const Var& x) {
+    require_defined("abs", x);
+    return record("abs", map_unary(x, [](const auto& a) { return xt::abs(a); }), {x}, [](Backward& bw) {
+        Var sign = constant(map_unary(bw.input(0), [](const auto& a) { return xt::sign(a); }));
+        bw.add(0, bw.grad * sign);
+    });
+}
+
+Var sigmoid(const Var& x) {
+    require_defined("sigmoid", x);
+    return record("sigmoid", map_unary(x, [](const auto& a) {
+                      using T = value_t<decltype(a)>;
+                      return T(1) / (T(1) + xt::exp(-a));
+                  }),
+                  {x}, [](Backward& bw) {
+                      Var y = bw.output();
+                      bw.add(0, bw.grad * y * (1.0 - y));
+                  });
+}
+
+Var tanh(const Var& x) {
+    require_defined("tanh", x);
+    return record("tanh", map_unary(x, [](const auto& a) { return xt::tanh(a); }), {x}, [](Backward& bw) {
+        Var y = bw.output();
+        bw.add(0, bw.grad * (1.0 - y * y));
+    });
+}
+
+namespace {
+// g where x > 0, slope·g elsewhere: the backward of relu and leaky_relu, itself differentiable in g.
+Var relu_backward(const Var& g, const Var& x, double slope) {
+    Tensor value = map_binary(g, x, [slope](const auto& gv, const auto& xv) {
+        using T = value_t<decltype(gv)>;
+        return xt::where(xv > T(0), gv, gv * static_cast<T>(slope));
+    });
+    return record("relu_backward", std::move(value), {g, x},
+                  [slope](Backward& bw) { bw.add(0, relu_backward(bw.grad, bw.input(1), slope)); });
+}
+}  // namespace
+
+Var relu(const Var& x) {
+    require_defined("relu", x);
+    // a <= 0 is false for NaN, which passes through as in PyTorch.
+    return record("relu", map_unary(x, [](const auto& a) {
+                      using T = value_t<decltype(a)>;
+                      return xt::where(a <= T(0), T(0), a);
+                  }),
+                  {x},
+                  [](Backward& bw) { bw.add(0, relu_backward(bw.grad, bw.input(0), 0.0)); });
+}
+
+Var leaky_relu(const Var& x, double negative_slope) {
+    require_defined("leaky_relu", x);
+    if (!std::isfinite(negative_slope))
+        throw Error(fmt::format("leaky_relu: negative_slope must be a finite number, got {}", negative_slope));
+    Tensor value = map_unary(x, [negative_slope](const auto& a) {
+        using T = value_t<decltype(a)>;
+        return xt::where(a > T(0), a, a * static_cast<T>(negative_slope));
+    });
+    return record("leaky_relu", std::move(value), {x}, [negative_slope](Backward& bw) {
+        bw.add(0, relu_backward(bw.grad, bw.input(0), negative_slope));
+    });
+}
+
+}  // namespace xg

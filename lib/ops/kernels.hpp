@@ -1,0 +1,98 @@
+#pragma once
+// What the op files share and nothing above them sees: broadcasting and dtype rules, axis arithmetic, and forward
+// kernels that run a generic xtensor expression on whichever dtype the operands hold, writing into a freshly
+// allocated result without temporaries.
+#include "autograd/node.hpp"
+
+#include <xtensor/xbroadcast.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include <utility>
+
+namespace xg {
+
+template <class E, class = void>
+struct value_type_of {
+    using type = std::decay_t<E>;  // a plain scalar
+};
+template <class E>
+struct value_type_of<E, std::void_t<typename std::decay_t<E>::value_type>> {
+    using type = typename std::decay_t<E>::value_type;
+};
+/// Element type of an xtensor expression or scalar.
+template <class E>
+using value_t = typename value_type_of<E>::type;
+
+/// The shape numpy broadcasting gives a op b, or ShapeError naming op and both shapes.
+Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
+/// Whether numpy broadcasting stretches `from` to exactly `to`.
+bool broadcasts_to(const Shape& from, const Shape& to);
+
+/// a and b in one dtype: float32 meets float64 → float64, through the differentiable `to`, as in PyTorch.
+std::pair<Var, Var> same_dtype(const Var& a, const Var& b);
+
+/// A shape as reshape takes it.
+inline std::vector<std::ptrdiff_t> as_signed(const Shape& shape) { return {shape.begin(), shape.end()}; }
+
+/// Makes a and b the same dtype (float32 meets float64 → float64, through the differentiable `to`) and checks
+/// that their shapes broadcast.
+std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b);
+
+/// f(x) elementwise; f takes an xarray<T> and returns an xtensor expression.
+template <class F>
+Tensor map_unary(const Var& x, F&& f) {
+    return visit(tensor_of(x), [&](const auto& a) -> Tensor {
+        using A = std::decay_t<decltype(a)>;
+        A r = A::from_shape(a.shape());
+        xt::noalias(r) = f(a);
+        return r;
+    });
+}
+
+/// f(x, y) elementwise with broadcasting; x and y must already share a dtype (prepare_binary).
+template <class F>
+Tensor map_binary(const Var& x, const Var& y, F&& f) {
+    return visit(tensor_of(x), [&](const auto& a) -> Tensor {
+        using A = std::decay_t<decltype(a)>;
+        const A& b = std::get<A>(tensor_of(y));
+        if (a.shape() == b.shape()) {
+            A r = A::from_shape(a.shape());
+            xt::noalias(r) = f(a, b);
+            return r;
+        }
+        // One-element operands of no higher rank broadcast as plain scalars, which vectorises.
+        if (b.size() == 1 && b.dimension() <= a.dimension()) {
+            A r = A::from_shape(a.shape());
+            xt::noalias(r) = f(a, *b.data());
+            return r;
+        }
+        if (a.size() == 1 && a.dimension() <= b.dimension()) {
+            A r = A::from_shape(b.shape());
+            xt::noalias(r) = f(*a.data(), b);
+            return r;
+        }
+        A r = f(a, b);
+        return r;
+    });
+}
+
+/// Sum of a along `axis` by plain loops (xtensor 0.24's immediate reducers mis-size their result for some
+/// axis arguments, and its lazy ones are slow).
+template <class T>
+xt::xarray<T> sum_along(const xt::xarray<T>& a, std::size_t axis, bool keepdims) {
+    const AxisSplit s = split_at(a.shape(), axis);
+    xt::xarray<T> r = xt::xarray<T>::from_shape(reduced_shape(a.shape(), axis, keepdims));
+    std::fill(r.begin(), r.end(), T(0));
+    for (std::size_t o = 0; o < s.outer; ++o) {
+        T* out = r.data() + o * s.inner;
+        for (std::size_t k = 0; k < s.n; ++k) {
+            const T* in = a.data() + (o * s.n + k) * s.inner;
+            for (std::size_t i = 0; i < s.inner; ++i) out[i] += in[i];
+        }
+    }
+    return r;
+}
+
+}  // namespace xg

@@ -1,0 +1,332 @@
+// fit, evaluate and predict; the history's CSV; the progress display and the Ctrl-C handling.
+#include "io/files.hpp"
+
+#include <xgrad/autograd.hpp>
+#include <xgrad/errors.hpp>
+#include <xgrad/metrics.hpp>
+#include <xgrad/ops.hpp>
+#include <xgrad/regularization.hpp>
+#include <xgrad/train.hpp>
+
+#include <fmt/core.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <limits>
+
+namespace xg {
+
+namespace {
+
+constexpr double not_measured = std::numeric_limits<double>::quiet_NaN();
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string csv_field(double v) { return std::isnan(v) ? "" : fmt::format("{:.6g}", v); }
+
+// Batches arrive as float32; a float64 model gets float64 inputs.
+Dtype input_dtype(const nn::Module& model) {
+    const std::vector<Var> parameters = model.parameters();
+    return parameters.empty() ? Dtype::float32 : parameters.front().dtype();
+}
+
+// How many rows of a batch the model's output classifies correctly.
+std::size_t correct_predictions(const Var& output, const std::vector<std::size_t>& labels) {
+    const std::vector<std::size_t> predicted = metrics::predictions(output);
+    std::size_t correct = 0;
+    for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == labels[i];
+    return correct;
+}
+
+// Restores the model's training mode when it goes out of scope.
+struct ModeGuard {
+    nn::Module& model;
+    bool training;
+    explicit ModeGuard(nn::Module& m) : model(m), training(m.is_training()) {}
+    ~ModeGuard() { model.train(training); }
+};
+
+// Ctrl-C during fit: the first sets a flag the loop reads after each batch and puts the default action back, so
+// a second one ends the program.
+volatile std::sig_atomic_t interrupt_requested = 0;
+
+extern "C" void on_interrupt(int) {
+    interrupt_requested = 1;
+    std::signal(SIGINT, SIG_DFL);
+}
+
+struct InterruptGuard {
+    struct sigaction previous {};
+    InterruptGuard() {
+        interrupt_requested = 0;
+        struct sigaction action {};
+        action.sa_handler = on_interrupt;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &previous);
+    }
+    ~InterruptGuard() { sigaction(SIGINT, &previous, nullptr); }
+};
+
+std::string duration(double seconds) {
+    const auto s = static_cast<long>(std::lround(seconds));
+    return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+class Display {
+public:
+    Display(const FitOptions& options, std::size_t batches)
+        : out_(options.output), epochs_(options.epochs), batches_(batches), validation_(options.validation_name) {
+        mode_ = options.progress;
+        if (!out_) mode_ = Progress::none;
+        if (mode_ == Progress::automatic) mode_ = ::isatty(::fileno(out_)) ? Progress::bar : Progress::lines;
+    }
+
+    void start_epoch() {
+        epoch_start_ = Clock::now();
+        last_draw_ = epoch_start_ - std::chrono::seconds(1);
+    }
+
+    void batch(std::size_t epoch, std::size_t done, double loss, double accuracy) {
+        if (mode_ != Progress::bar) return;
+        const Clock::time_point now = Clock::now();
+        if (done < batches_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+        last_draw_ = now;
+        const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
+        const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+        const std::size_t width = 24, filled = batches_ ? done * width / batches_ : width;
+        std::string line = fmt::format("\repoch {:>{}}/{} [{}{}] {:>{}}/{} {:.0f} batch/s ETA {}  loss {:.4f}", epoch,
+                                       digits(epochs_), epochs_, std::string(filled, '#'),
+                                       std::string(width - filled, '.'), done, digits(batches_), batches_, rate,
+                                       duration(rate > 0 ? static_cast<double>(batches_ - done) / rate : 0.0), loss);
+        if (!std::isnan(accuracy)) line += fmt::format("  acc {:.4f}", accuracy);
+        fmt::print(out_, "{}\x1b[K", line);
+        std::fflush(out_);
+    }
+
+    void epoch(const EpochRecord& r, bool partial) {
+        if (mode_ == Progress::none) return;
+        std::string line = fmt::format("epoch {:>{}}/{}  lr {:.4g}  loss {:.4f}", r.epoch, digits(epochs_), epochs_,
+                                       r.lr, r.train_loss);
+        if (!std::isnan(r.train_accuracy)) line += fmt::format("  acc {:.4f}", r.train_accuracy);
+        if (!std::isnan(r.validation_loss)) line += fmt::format("  {}_loss {:.4f}", validation_, r.validation_loss);
+        if (!std::isnan(r.validation_accuracy))
+            line += fmt::format("  {}_acc {:.4f}", validation_, r.validation_accuracy);
+        line += fmt::format("  {:.2f} s", r.seconds);
+        if (partial) line += fmt::format("  (interrupted after batch {}/{})", r.batches, batches_);
+        fmt::print(out_, "{}{}\n", mode_ == Progress::bar ? "\r" : "", line + (mode_ == Progress::bar ? "\x1b[K" : ""));
+        std::fflush(out_);
+    }
+
+    void note(const std::string& text) {
+        if (mode_ != Progress::none) fmt::print(out_, "{}\n", text);
+    }
+
+private:
+    static int digits(std::size_t n) { return static_cast<int>(std::to_string(n).size()); }
+
+    std::FILE* out_;
+    Progress mode_;
+    std::size_t epochs_, batches_;
+    std::string validation_;
+    Clock::time_point epoch_start_, last_draw_;
+};
+
+}  // namespace
+
+// History ---------------------------------------------------------------------------------------------------------
+
+std::string History::csv() const {
+    std::string out = fmt::format("epoch,lr,train_loss,train_accuracy,{0}_loss,{0}_accuracy,seconds\n", validation_name);
+    for (const EpochRecord& r : epochs)
+        out += fmt::format("{},{},{},{},{},{},{:.3f}\n", r.epoch, csv_field(r.lr), csv_field(r.train_loss),
+                           csv_field(r.train_accuracy), csv_field(r.validation_loss), csv_field(r.validation_accuracy),
+                           r.seconds);
+    return out;
+}
+
+void History::save_csv(const std::string& path) const { write_file("History::save_csv", path, csv()); }
+
+// Losses and evaluation -------------------------------------------------------------------------------------------
+
+Var default_loss(const Var& output, const data::Batch& batch) {
+    if (!batch.labels.empty()) {
+        if (output.dim() == 2 && output.shape()[1] == 1) {
+            xt::xarray<float> targets = xt::xarray<float>::from_shape({batch.labels.size(), 1});
+            for (std::size_t i = 0; i < batch.labels.size(); ++i) targets(i, 0) = static_cast<float>(batch.labels[i]);
+            return binary_cross_entropy_with_logits(output, Var(std::move(targets)).to(output.dtype()));
+        }
+        return softmax_cross_entropy(output, batch.labels);
+    }
+    if (!batch.targets.defined())
+        throw Error("default_loss: the batch has neither labels nor targets");
+    return mse(output, batch.targets.to(output.dtype()));
+}
+
+Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size) {
+    if (data.size() == 0) throw DataError("predict: the dataset is empty");
+    ModeGuard mode(model);
+    model.eval();
+    NoGradGuard no_grad;
+    data::DataLoader loader(data, {.batch_size = batch_size, .shuffle = false});
+    const Dtype dtype = input_dtype(model);
+    std::vector<Var> outputs;
+    for (const data::Batch& batch : loader) outputs.push_back(model(batch.inputs.to(dtype)));
+    return outputs.size() == 1 ? outputs.front() : concat(outputs, 0);
+}
+
+Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunction& loss, std::size_t batch_size) {
+    // A mean over no rows would be NaN, which reads like a diverged model.
+    if (data.size() == 0) throw DataError("evaluate: the dataset is empty");
+    ModeGuard mode(model);
+    model.eval();
+    NoGradGuard no_grad;
+    data::DataLoader loader(data, {.batch_size = batch_size, .shuffle = false});
+    const Dtype dtype = input_dtype(model);
+    double total = 0.0;
+    std::size_t correct = 0;
+    for (const data::Batch& batch : loader) {
+        const Var output = model(batch.inputs.to(dtype));
+        total += (loss ? loss(output, batch) : default_loss(output, batch)).item() * static_cast<double>(batch.size());
+        if (data.is_classification()) correct += correct_predictions(output, batch.labels);
+    }
+    const auto n = static_cast<double>(data.size());
+    return {total / n, data.is_classification() ? static_cast<double>(correct) / n : not_measured};
+}
+
+// fit ---------------------------------------------------------------------------------------------------------------
+
+namespace {
+
+// The model's parameters and buffers, the state restore_best puts back.
+std::vector<Var> model_state(const nn::Module& model) {
+    std::vector<Var> state = model.parameters();
+    for (const auto& [name, buffer] : model.named_buffers()) state.push_back(buffer);
+    return state;
+}
+
+}  // namespace
+
+History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset& train, FitOptions options) {
+    // A NaN or negative l2 would surface epochs later as a NaN loss blamed on the learning rate.
+    if (!(options.l2 >= 0.0) || std::isinf(options.l2))
+        throw Error(fmt::format("fit: l2 must be a non-negative number, got {}", options.l2));
+    if (!(options.min_delta >= 0.0) || std::isinf(options.min_delta))
+        throw Error(fmt::format("fit: min_delta must be a non-negative number, got {}", options.min_delta));
+    if (options.evaluation_batch_size == 0) throw Error("fit: evaluation_batch_size must be positive");
+    data::DataLoader loader(train, options.loader);
+    if (loader.size() == 0)
+        throw Error(fmt::format("fit: {} training rows make no batch of {}", train.size(),
+                                options.loader.batch_size));
+    const LossFunction loss_of = options.loss ? options.loss : LossFunction(default_loss);
+    const std::vector<Var> parameters = model.parameters();
+    const Dtype dtype = input_dtype(model);
+
+    History history;
+    history.validation_name = options.validation_name;
+    Display display(options, loader.size());
+    InterruptGuard interrupt;
+    double best = std::numeric_limits<double>::infinity();  // for patience, which counts only min_delta gains
+    std::size_t epochs_without_improvement = 0;
+    double lowest = std::numeric_limits<double>::infinity();
+    std::vector<Var> state = options.restore_best ? model_state(model) : std::vector<Var>{};
+    std::vector<Var> best_state;
+
+    for (std::size_t epoch = 1; epoch <= options.epochs && !history.interrupted; ++epoch) {
+        const Clock::time_point start = Clock::now();
+        display.start_epoch();
+        model.train();
+        EpochRecord record;
+        record.epoch = epoch;
+        double loss_sum = 0.0;
+        std::size_t rows = 0, correct = 0, batch_index = 0;
+        for (const data::Batch& batch : loader) {
+            const Var output = model(batch.inputs.to(dtype));
+            Var loss = loss_of(output, batch);
+            if (options.l2 > 0.0) loss = loss + l2_penalty(parameters, options.l2);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            record.lr = optimizer.lr();
+            if (options.scheduler && options.scheduler_per_batch) options.scheduler->step();
+
+            const double value = loss.item();
+            if (!std::isfinite(value))
+                throw Error(fmt::format("fit: the loss of epoch {} batch {} is {}; lower the learning rate (now {})",
+                                        epoch, batch_index, value, record.lr));
+            loss_sum += value * static_cast<double>(batch.size());
+            rows += batch.size();
+            if (train.is_classification()) correct += correct_predictions(output, batch.labels);
+            ++batch_index;
+            record.batches = batch_index;
+            const double running_accuracy =
+                train.is_classification() ? static_cast<double>(correct) / static_cast<double>(rows) : not_measured;
+            display.batch(epoch, batch_index, loss_sum / static_cast<double>(rows), running_accuracy);
+            if (options.on_batch_end) options.on_batch_end({epoch, batch_index - 1, loader.size(), value, batch});
+            if (interrupt_requested) {
+                history.interrupted = true;
+                break;
+            }
+        }
+        record.train_loss = loss_sum / static_cast<double>(rows);
+        record.train_accuracy =
+            train.is_classification() ? static_cast<double>(correct) / static_cast<double>(rows) : not_measured;
+        record.validation_loss = record.validation_accuracy = not_measured;
+        if (!history.interrupted) {
+            if (options.evaluate_train) {
+                const Evaluation e = evaluate(model, train, options.loss, options.evaluation_batch_size);
+                record.train_loss = e.loss;
+                record.train_accuracy = e.accuracy;
+            }
+            if (options.validation) {
+                const Evaluation e = evaluate(model, *options.validation, options.loss, options.evaluation_batch_size);
+                record.validation_loss = e.loss;
+                record.validation_accuracy = e.accuracy;
+            }
+            if (options.scheduler && !options.scheduler_per_batch) options.scheduler->step();
+        }
+        record.seconds = seconds_since(start);
+        history.epochs.push_back(record);
+        display.epoch(record, history.interrupted);
+        if (!options.history_csv.empty()) history.save_csv(options.history_csv);
+        if (history.interrupted) {
+            display.note("interrupted: stopped after the current batch");
+            break;
+        }
+
+        const double watched = options.validation ? record.validation_loss : record.train_loss;
+        if (watched < lowest) {
+            lowest = watched;
+            history.best_epoch = epoch;
+            if (options.restore_best) {
+                best_state.clear();
+                for (const Var& v : state) best_state.push_back(v.detach());
+            }
+        }
+        if (options.on_epoch_end && !options.on_epoch_end(record)) break;
+        if (options.patience > 0) {
+            if (watched < best - options.min_delta) {
+                best = watched;
+                epochs_without_improvement = 0;
+            } else if (++epochs_without_improvement >= options.patience) {
+                history.stopped_early = true;
+                display.note(fmt::format("early stopping: no improvement of the {} loss for {} epochs",
+                                         options.validation ? options.validation_name : "train", options.patience));
+                break;
+            }
+        }
+    }
+    if (!best_state.empty()) {
+        for (std::size_t i = 0; i < state.size(); ++i) state[i].copy_from(best_state[i]);
+        display.note(fmt::format("restored the weights of epoch {}, the lowest {} loss", history.best_epoch,
+                                 options.validation ? options.validation_name : "train"));
+    }
+    return history;
+}
+
+}  // namespace xg
