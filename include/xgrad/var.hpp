@@ -58,6 +58,25 @@ public:
     /// graph still needs for its backward makes that backward wrong: do it after backward, under NoGradGuard.
     template <class T>
     xt::xarray<T>& mutable_value();
+    /// Calls f with the value as the array it is, `const xt::xarray<float>&` or `const xt::xarray<double>&`, and
+    /// returns what f returns (the same type for both): code written once for either dtype, as PyTorch's
+    /// AT_DISPATCH_FLOATING_TYPES.
+    template <class F>
+    decltype(auto) visit_value(F&& f) const {
+        if (dtype() == Dtype::float32) return std::forward<F>(f)(value<float>());
+        return std::forward<F>(f)(value<double>());
+    }
+    /// visit_value for in-place changes: f gets `xt::xarray<T>&`, with mutable_value's caveats.
+    template <class F>
+    decltype(auto) visit_mutable_value(F&& f) {
+        if (dtype() == Dtype::float32) return std::forward<F>(f)(mutable_value<float>());
+        return std::forward<F>(f)(mutable_value<double>());
+    }
+    /// The elements in row-major order, converted to T (metrics and plots count in double whatever the dtype).
+    template <class T>
+    std::vector<T> to_vector() const {
+        return visit_value([](const auto& a) { return std::vector<T>(a.begin(), a.end()); });
+    }
     /// The single element of a one-element variable, as double.
     double item() const;
 
@@ -84,6 +103,11 @@ public:
     Var& copy_from(const Var& source);
     /// This variable converted to `dtype` (differentiable; returns *this when the dtype already matches).
     Var to(Dtype dtype) const;
+
+    /// Whether both handles share one node (PyTorch's is_same): the identity parameters are matched by.
+    bool is_same(const Var& other) const { return node_ == other.node_; }
+    /// How many handles share this node; 1 when this is the only one.
+    long use_count() const { return node_.use_count(); }
 
     /// An optional name shown by to_dot and gradcheck reports.
     const std::string& name() const;

@@ -1,7 +1,9 @@
 // Numeric gradients by central differences, and gradcheck comparing them with the tape's.
-#include "autograd/node.hpp"
+#include "support/checks.hpp"
 
+#include <xgrad/autograd.hpp>
 #include <xgrad/gradcheck.hpp>
+#include <xgrad/ops.hpp>
 #include <xgrad/random.hpp>
 
 #include <xtensor/xstrides.hpp>
@@ -14,10 +16,10 @@ namespace xg {
 namespace {
 
 double element(const Var& x, std::size_t i) {
-    return visit(tensor_of(x), [i](const auto& a) { return static_cast<double>(a.data()[i]); });
+    return x.visit_value([i](const auto& a) { return static_cast<double>(a.data()[i]); });
 }
-void set_element(const Var& x, std::size_t i, double v) {
-    visit(mutable_tensor_of(x), [i, v](auto& a) { a.data()[i] = static_cast<std::decay_t<decltype(a.data()[i])>>(v); });
+void set_element(Var& x, std::size_t i, double v) {
+    x.visit_mutable_value([i, v](auto& a) { a.data()[i] = static_cast<std::decay_t<decltype(a.data()[i])>>(v); });
 }
 
 double scalar_result(const Var& y, const char* who) {
@@ -28,7 +30,7 @@ double scalar_result(const Var& y, const char* who) {
 }
 
 // (f(x + h·e_i) − f(x − h·e_i)) / 2h, restoring x's element afterwards.
-double central_difference(const std::function<double()>& f, const Var& x, std::size_t i, double h) {
+double central_difference(const std::function<double()>& f, Var& x, std::size_t i, double h) {
     const double original = element(x, i);
     set_element(x, i, original + h);
     const double plus = f();
@@ -53,8 +55,7 @@ Var numerical_gradient(const std::function<Var(const Var&)>& f, const Var& x0, d
     require_defined("numerical_gradient", x0);
     NoGradGuard no_grad;
     Var x = x0.detach();
-    Tensor result = filled(x.dtype(), x.shape(), 0.0);
-    Var gradient = constant(std::move(result));
+    Var gradient = zeros(x.shape(), x.dtype());
     const auto value = [&] { return scalar_result(f(x), "numerical_gradient"); };
     for (std::size_t i = 0; i < x.size(); ++i) set_element(gradient, i, central_difference(value, x, i, h));
     return gradient;
@@ -95,7 +96,7 @@ GradcheckReport gradcheck(const std::function<Var(const std::vector<Var>&)>& f, 
     // Evaluated with grad mode on: f may itself call grad (a gradient penalty, or gradcheck of a gradient).
     const auto numeric_value = [&] { return objective().item(); };
     for (std::size_t j = 0; j < checked.size(); ++j) {
-        const Var& x = wrt[j];
+        Var x = wrt[j];  // a handle: central_difference nudges its elements in place
         InputReport r;
         r.input = checked[j];
         r.name = inputs[checked[j]].name();

@@ -1,6 +1,8 @@
 #pragma once
 // Internals of the graph: the node behind every Var, the per-thread tape, and the helpers every op uses to
 // compute its value and record its vector-Jacobian product.
+#include "support/checks.hpp"
+
 #include <xgrad/autograd.hpp>
 #include <xgrad/errors.hpp>
 #include <xgrad/ops.hpp>
@@ -116,8 +118,6 @@ const Tensor& tensor_of(const Var& x);
 Tensor& mutable_tensor_of(const Var& x);
 Dtype dtype_of_tensor(const Tensor& t);
 const Shape& shape_of_tensor(const Tensor& t);
-/// Throws Error(`op`: undefined variable) for empty handles.
-void require_defined(const char* op, const Var& x);
 /// Throws AnomalyError naming `what` if t has a NaN or Inf.
 void check_finite(const Tensor& t, const std::string& what);
 

@@ -25,10 +25,6 @@ Var::Var(double value, bool requires_grad, Dtype dtype)
     node_->requires_grad = requires_grad;
 }
 
-void require_defined(const char* op, const Var& x) {
-    if (!x.defined()) throw Error(fmt::format("{}: undefined variable (a default-constructed Var)", op));
-}
-
 const Tensor& tensor_of(const Var& x) {
     require_defined("value", x);
     return x.node()->value;

@@ -3,6 +3,7 @@
 #include <xgrad/data.hpp>
 #include <xgrad/errors.hpp>
 
+#include "support/checks.hpp"
 #include "support/element_count.hpp"
 
 #include <fmt/core.h>
@@ -248,8 +249,7 @@ xt::xarray<float> uninitialised_rows(const char* op, std::size_t n, std::size_t 
 
 // Noise or spread as a standard deviation: a NaN or infinite one would only make a set of NaN.
 void check_spread(const char* op, const char* name, double value) {
-    if (!(value >= 0.0) || std::isinf(value))
-        throw DataError(fmt::format("{}: {} must be a non-negative number, got {}", op, name, value));
+    require_non_negative<DataError>(op, name, value);
 }
 
 std::vector<std::size_t> permutation(std::size_t n, Generator& generator) {
@@ -571,7 +571,7 @@ namespace {
 // The batch's array to fill: the previous one if nobody else holds it and it has the right shape.
 float* reuse_or_allocate(Var& batch, const xt::xarray<float>& source, std::size_t rows) {
     const Shape shape = with_rows(source.shape(), rows);
-    if (!batch.defined() || batch.node().use_count() != 1 || batch.shape() != shape)
+    if (!batch.defined() || batch.use_count() != 1 || batch.shape() != shape)
         batch = Var(xt::xarray<float>::from_shape(shape));
     return batch.mutable_value<float>().data();
 }

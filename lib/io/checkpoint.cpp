@@ -1,7 +1,6 @@
 // .npz reading and writing with libzip, and checkpoints of models and optimizers on top of it.
 #include "support/element_count.hpp"
 #include "io/files.hpp"
-#include "autograd/node.hpp"
 #include "optim/state_entries.hpp"
 
 #include <xgrad/checkpoint.hpp>
@@ -10,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -42,7 +42,7 @@ std::string npy_bytes(const Var& v) {
     out += static_cast<char>(header.size() & 0xff);
     out += static_cast<char>(header.size() >> 8);
     out += header;
-    visit(tensor_of(v), [&](const auto& a) {
+    v.visit_value([&](const auto& a) {
         if (a.size() > 0) out.append(reinterpret_cast<const char*>(a.data()), a.size() * sizeof(*a.data()));
     });
     return out;
@@ -159,11 +159,14 @@ Var read_npy(EntryReader& entry, const Fail& fail) {
     if (entry.size() - entry.offset() != data_bytes)
         fail(fmt::format("{} {} needs {} data bytes from offset {}, the entry has {}", dtype_name(dtype),
                          to_string(shape), data_bytes, entry.offset(), entry.size() - entry.offset()));
-    Tensor value = dtype == Dtype::float32 ? Tensor(empty_array<float>(shape)) : Tensor(empty_array<double>(shape));
-    if (data_bytes > 0)  // an empty array's data() may be null
-        visit(value, [&](auto& a) { entry.read(a.data(), data_bytes); });
+    const auto read_as = [&](auto zero) {
+        auto a = xt::xarray<decltype(zero)>::from_shape(shape);
+        if (data_bytes > 0) entry.read(a.data(), data_bytes);  // an empty array's data() may be null
+        return Var(std::move(a));
+    };
+    Var value = dtype == Dtype::float32 ? read_as(0.0f) : read_as(0.0);
     entry.finish();
-    return constant(std::move(value));
+    return value;
 }
 
 // libzip ----------------------------------------------------------------------------------------------------
@@ -304,17 +307,18 @@ Named<Var> model_entries(const nn::Module& model) {
 
 // The model path of each of the optimizer's parameters, groups in order: the names its state_dict uses here.
 std::vector<std::string> optimizer_paths(const char* op, const nn::Module& model, const optim::Optimizer& optimizer) {
-    std::map<const Node*, std::string> path_of;
-    for (const auto& [name, p] : model.named_parameters()) path_of.emplace(p.node().get(), name);
+    const Named<Var> parameters = model.named_parameters();
     std::vector<std::string> paths;
     const auto& groups = optimizer.param_groups();
     for (std::size_t g = 0; g < groups.size(); ++g)
         for (std::size_t i = 0; i < groups[g].params.size(); ++i) {
-            const auto found = path_of.find(groups[g].params[i].node().get());
-            if (found == path_of.end())
+            const Var& p = groups[g].params[i];
+            const auto found = std::find_if(parameters.begin(), parameters.end(),
+                                            [&](const auto& named) { return named.second.is_same(p); });
+            if (found == parameters.end())
                 throw Error(fmt::format("{}: {} parameter {} of group {} (shape {}) is not a parameter of the model",
-                                        op, optimizer.name(), i, g, to_string(groups[g].params[i].shape())));
-            paths.push_back(found->second);
+                                        op, optimizer.name(), i, g, to_string(p.shape())));
+            paths.push_back(found->first);
         }
     return paths;
 }

@@ -1,5 +1,4 @@
 // Classification metrics. Scores arrive as float32 or float64 Vars; everything is counted in double.
-#include "autograd/node.hpp"
 
 #include <xgrad/errors.hpp>
 #include <xgrad/metrics.hpp>
@@ -26,7 +25,7 @@ Scores table_of(const char* op, const Var& scores) {
     if (!scores.defined() || scores.dim() == 0 || scores.dim() > 2)
         throw ShapeError(fmt::format("{}: scores must be (N, C) or (N,), got {}", op,
                                      scores.defined() ? to_string(scores.shape()) : "an undefined variable"));
-    return {scores.shape()[0], scores.dim() == 2 ? scores.shape()[1] : 1, doubles_of(tensor_of(scores))};
+    return {scores.shape()[0], scores.dim() == 2 ? scores.shape()[1] : 1, scores.to_vector<double>()};
 }
 
 void check_lengths(const char* op, std::size_t predicted, std::size_t labels) {

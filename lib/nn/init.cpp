@@ -1,21 +1,15 @@
-// Initializers: each fills a parameter's array in place, drawing only from the caller's generator.
-#include "autograd/node.hpp"
+// Initializers: each overwrites a parameter in place with a draw of randn or rand (the one place random tensors are
+// drawn), from the caller's generator only.
+#include "support/checks.hpp"
 
 #include <xgrad/init.hpp>
+#include <xgrad/random.hpp>
 
 #include <cmath>
 
 namespace xg::init {
 
 namespace {
-
-template <class Draw>
-void fill(Var& parameter, Draw next) {
-    require_defined("init", parameter);
-    visit(mutable_tensor_of(parameter), [&](auto& a) {
-        for (auto& v : a) v = static_cast<std::decay_t<decltype(v)>>(next());
-    });
-}
 
 double fan(const Var& parameter, FanMode mode) {
     const auto [in, out] = fans(parameter);
@@ -51,15 +45,18 @@ std::pair<double, double> fans(const Var& parameter) {
 void zeros(Var& parameter) { constant(parameter, 0.0); }
 void ones(Var& parameter) { constant(parameter, 1.0); }
 void constant(Var& parameter, double value) {
-    fill(parameter, [&] { return value; });
+    require_defined("init", parameter);
+    parameter.copy_from(full(parameter.shape(), value, parameter.dtype()));
 }
 
 void normal(Var& parameter, Generator& generator, double mean, double std) {
-    fill(parameter, [&] { return mean + std * generator.normal(); });
+    require_defined("init", parameter);
+    parameter.copy_from(randn(parameter.shape(), generator, parameter.dtype(), mean, std));
 }
 
 void uniform(Var& parameter, Generator& generator, double low, double high) {
-    fill(parameter, [&] { return low + (high - low) * generator.uniform(); });
+    require_defined("init", parameter);
+    parameter.copy_from(rand(parameter.shape(), generator, parameter.dtype(), low, high));
 }
 
 void xavier_normal(Var& parameter, Generator& generator, double gain) {

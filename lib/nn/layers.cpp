@@ -1,8 +1,10 @@
 // The layers of xg::nn; each forward is made of differentiable ops, so their gradients come from the tape.
-#include "autograd/node.hpp"
-
+#include <xgrad/autograd.hpp>
+#include <xgrad/errors.hpp>
 #include <xgrad/init.hpp>
 #include <xgrad/nn.hpp>
+
+#include <fmt/core.h>
 
 #include <cmath>
 #include <limits>
@@ -73,17 +75,9 @@ Var BatchNorm1d::forward(const Var& input) {
 
     // running ← (1 − momentum)·running + momentum·batch, the variance unbiased (n / (n − 1)).
     const double unbiased = static_cast<double>(n) / static_cast<double>(n - 1);
-    const auto update = [&](Var& running, const Var& batch, double scale) {
-        visit(mutable_tensor_of(running), [&](auto& r) {
-            using T = typename std::decay_t<decltype(r)>::value_type;
-            visit(tensor_of(batch), [&](const auto& b) {
-                for (std::size_t i = 0; i < num_features_; ++i)
-                    r.data()[i] = static_cast<T>((1.0 - momentum_) * r.data()[i] + momentum_ * scale * b.data()[i]);
-            });
-        });
-    };
-    update(running_mean, batch_mean, 1.0);
-    update(running_var, batch_var, unbiased);
+    NoGradGuard statistics_are_not_trained;
+    running_mean.copy_from(running_mean * (1.0 - momentum_) + batch_mean * momentum_);
+    running_var.copy_from(running_var * (1.0 - momentum_) + batch_var * (momentum_ * unbiased));
     return output;
 }
 

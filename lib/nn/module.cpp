@@ -1,6 +1,7 @@
 // Module bookkeeping (names, modes, traversal), Sequential, Functional and the summary table.
-#include "autograd/node.hpp"
+#include "support/checks.hpp"
 
+#include <xgrad/autograd.hpp>
 #include <xgrad/nn.hpp>
 
 #include <algorithm>

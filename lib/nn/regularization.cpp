@@ -1,6 +1,7 @@
 // Weight penalties as graph ops, so their gradients come from backward like the loss's.
-#include "autograd/node.hpp"
+#include "support/checks.hpp"
 
+#include <xgrad/ops.hpp>
 #include <xgrad/regularization.hpp>
 
 namespace xg {
@@ -11,7 +12,7 @@ namespace {
 template <class Term>
 Var penalty(const char* op, const std::vector<Var>& parameters, double lambda, double scale, bool include_1d,
             Term term) {
-    if (!(lambda >= 0.0)) throw Error(fmt::format("{}: lambda must be non-negative, got {}", op, lambda));
+    require_non_negative(op, "lambda", lambda);
     Var total;
     for (const Var& p : parameters) {
         require_defined(op, p);

@@ -1,7 +1,8 @@
 // Portable random draws: the bits come from mt19937_64, the mapping to uniform and normal values is ours, so
 // a seed gives the same numbers with any standard library.
 #include "support/element_count.hpp"
-#include "autograd/node.hpp"
+
+#include <xgrad/errors.hpp>
 
 #include <xgrad/random.hpp>
 
@@ -41,14 +42,17 @@ std::uint64_t Generator::below(std::uint64_t n) {
 }
 
 namespace {
+template <class T, class Draw>
+Var draw_as(const Shape& shape, Draw& next) {
+    auto a = xt::xarray<T>::from_shape(shape);
+    for (T& v : a) v = static_cast<T>(next());
+    return Var(std::move(a));
+}
+
 template <class Draw>
 Var draw(const char* op, const Shape& shape, Dtype dtype, Draw next) {
     checked_element_count(op, shape, dtype);
-    Tensor value = filled(dtype, shape, 0.0);
-    visit(value, [&](auto& a) {
-        for (auto& v : a) v = static_cast<std::decay_t<decltype(v)>>(next());
-    });
-    return constant(std::move(value));
+    return dtype == Dtype::float32 ? draw_as<float>(shape, next) : draw_as<double>(shape, next);
 }
 }  // namespace
 

@@ -1,7 +1,9 @@
 // The learning-rate range test: snapshot, sweep, restore.
-#include "autograd/node.hpp"
-
+#include <xgrad/autograd.hpp>
+#include <xgrad/errors.hpp>
 #include <xgrad/lr_finder.hpp>
+
+#include <fmt/core.h>
 
 #include <cmath>
 #include <limits>

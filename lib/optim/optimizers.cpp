@@ -1,8 +1,9 @@
 // The optimizers' update rules. Each runs as one loop over the parameter's elements, in place, reading the
 // gradient and the state arrays directly: no graph, no temporaries.
-#include "autograd/node.hpp"
 #include "optim/state_entries.hpp"
+#include "support/checks.hpp"
 
+#include <xgrad/autograd.hpp>
 #include <xgrad/optim.hpp>
 
 #include <cmath>
@@ -19,27 +20,20 @@ void check_hyperparameter(const char* optimizer, const char* name, double value,
         throw Error(fmt::format("{}: {} must be in [{}, {}], got {}", optimizer, name, low, high, value));
 }
 
-void check_non_negative(const char* optimizer, const char* name, double value) {
-    if (!(value >= 0.0) || std::isinf(value))
-        throw Error(fmt::format("{}: {} must be a non-negative number, got {}", optimizer, name, value));
-}
-
 // Runs f(p, g, s, n) on raw element pointers of the parameter, its gradient and its state arrays, in the
 // parameter's element type. The update loops copy them into __restrict locals and compute in that type, so
 // that they vectorize.
 template <class F>
 void for_elements(Var& param, const Var& grad, std::vector<Var>& state, F f) {
-    visit(mutable_tensor_of(param), [&](auto& p) {
-        using A = std::decay_t<decltype(p)>;
-        using T = typename A::value_type;
-        const A* g = std::get_if<A>(&tensor_of(grad));
-        if (!g || g->size() != p.size())
+    param.visit_mutable_value([&](auto& p) {
+        using T = typename std::decay_t<decltype(p)>::value_type;
+        if (grad.dtype() != param.dtype() || grad.size() != p.size())
             throw GraphError(fmt::format("optimizer: gradient {} {} does not match parameter {} {}",
                                          dtype_name(grad.dtype()), to_string(grad.shape()),
                                          dtype_name(param.dtype()), to_string(param.shape())));
         T* s[3] = {nullptr, nullptr, nullptr};
-        for (std::size_t i = 0; i < state.size(); ++i) s[i] = std::get<A>(mutable_tensor_of(state[i])).data();
-        f(p.data(), g->data(), s, p.size());
+        for (std::size_t i = 0; i < state.size(); ++i) s[i] = state[i].mutable_value<T>().data();
+        f(p.data(), grad.value<T>().data(), s, p.size());
     });
 }
 
@@ -47,7 +41,7 @@ void for_elements(Var& param, const Var& grad, std::vector<Var>& state, F f) {
 template <class F>
 void for_each_gradient(const std::vector<Var>& params, F f) {
     for (const Var& p : params)
-        if (Var g = p.grad(); g.defined()) visit(mutable_tensor_of(g), f);
+        if (Var g = p.grad(); g.defined()) g.visit_mutable_value(f);
 }
 
 }  // namespace
@@ -55,8 +49,8 @@ void for_each_gradient(const std::vector<Var>& params, F f) {
 Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
                      std::vector<std::string> state_names)
     : name_(name), state_names_(std::move(state_names)) {
-    check_non_negative(name, "lr", lr);
-    check_non_negative(name, "weight_decay", weight_decay);
+    require_non_negative(name, "lr", lr);
+    require_non_negative(name, "weight_decay", weight_decay);
     if (groups.empty()) throw Error(fmt::format("{}: no parameter groups", name));
     for (std::size_t g = 0; g < groups.size(); ++g) {
         for (std::size_t i = 0; i < groups[g].params.size(); ++i) {
@@ -67,8 +61,8 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr
                                         name, i, g, to_string(p.shape())));
         }
         Group group{std::move(groups[g].params), groups[g].lr.value_or(lr), groups[g].weight_decay.value_or(weight_decay)};
-        check_non_negative(name, "lr", group.lr);
-        check_non_negative(name, "weight_decay", group.weight_decay);
+        require_non_negative(name, "lr", group.lr);
+        require_non_negative(name, "weight_decay", group.weight_decay);
         slots_.emplace_back(group.params.size());
         groups_.push_back(std::move(group));
     }
@@ -98,7 +92,7 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(double lr) {
-    check_non_negative(name_, "lr", lr);
+    require_non_negative(name_, "lr", lr);
     for (Group& group : groups_) group.lr = lr;
 }
 
@@ -218,9 +212,9 @@ Adagrad::Adagrad(std::vector<Var> params, AdagradOptions options) : Adagrad(one_
 
 Adagrad::Adagrad(std::vector<ParamGroup> groups, AdagradOptions options)
     : Optimizer("Adagrad", std::move(groups), options.lr, options.weight_decay, {"sum"}), options_(options) {
-    check_non_negative("Adagrad", "lr_decay", options.lr_decay);
-    check_non_negative("Adagrad", "eps", options.eps);
-    check_non_negative("Adagrad", "initial_accumulator_value", options.initial_accumulator_value);
+    require_non_negative("Adagrad", "lr_decay", options.lr_decay);
+    require_non_negative("Adagrad", "eps", options.eps);
+    require_non_negative("Adagrad", "initial_accumulator_value", options.initial_accumulator_value);
 }
 
 void Adagrad::init_state(const Var& param, Slot& slot) const {
@@ -261,7 +255,7 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions options)
       options_(options) {
     check_hyperparameter("RMSprop", "alpha", options.alpha, 0.0, 1.0);
     check_hyperparameter("RMSprop", "momentum", options.momentum, 0.0, 1.0);
-    check_non_negative("RMSprop", "eps", options.eps);
+    require_non_negative("RMSprop", "eps", options.eps);
 }
 
 void RMSprop::update(const Group& group, Var& param, const Var& grad, Slot& slot) {
@@ -306,7 +300,7 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options
     for (const auto& [beta, value] : {std::pair{"betas.first", options.betas.first}, {"betas.second", options.betas.second}})
         if (!(value >= 0.0 && value < 1.0))
             throw Error(fmt::format("{}: {} must be in [0, 1), got {}", name, beta, value));
-    check_non_negative(name, "eps", options.eps);
+    require_non_negative(name, "eps", options.eps);
 }
 
 void Adam::update(const Group& group, Var& param, const Var& grad, Slot& slot) {

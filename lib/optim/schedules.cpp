@@ -1,8 +1,9 @@
 // Learning-rate schedules: each is a factor(t) and a description; the base class applies it to the groups.
-#include "autograd/node.hpp"
 #include "optim/state_entries.hpp"
 
 #include <xgrad/schedule.hpp>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,8 @@
 #pragma once
 // Named arrays checked entry by entry before anything is assigned from them: the state_dicts of optimizers and
 // schedules, and checkpoints.
+#include "support/checks.hpp"
+
 #include <xgrad/errors.hpp>
 #include <xgrad/var.hpp>
 
@@ -42,7 +44,7 @@ public:
     /// A learning rate as the optimizers accept one when constructed: a finite non-negative number.
     double learning_rate(const std::string& name) {
         const double lr = scalar(name);
-        if (!(lr >= 0.0) || std::isinf(lr))
+        if (!is_finite_non_negative(lr))
             throw Error(fmt::format("{} entry '{}': a learning rate must be a non-negative number, got {}", where_,
                                     name, lr));
         return lr;

@@ -2,7 +2,6 @@
 // file it cannot open), so both are ruled out here first: the device is looked up in PLplot's list, and the
 // "file" it writes is a memory stream, whose bytes write_file then saves whole or not at all.
 #include "io/files.hpp"
-#include "autograd/node.hpp"
 
 #include <xgrad/autograd.hpp>
 #include <xgrad/errors.hpp>
@@ -420,7 +419,7 @@ void histograms(const Named<Var>& arrays, const std::string& path, std::size_t b
     std::vector<std::vector<double>> values;
     Range range;
     for (const auto& [name, v] : arrays) {
-        values.push_back(doubles_of(tensor_of(v)));
+        values.push_back(v.to_vector<double>());
         for (double x : values.back()) range.add(x);
     }
     if (low < high) range = {low, high};

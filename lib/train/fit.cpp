@@ -1,5 +1,6 @@
 // fit, evaluate and predict; the history's CSV; the progress display and the Ctrl-C handling.
 #include "io/files.hpp"
+#include "support/checks.hpp"
 
 #include <xgrad/autograd.hpp>
 #include <xgrad/errors.hpp>
@@ -214,10 +215,8 @@ std::vector<Var> model_state(const nn::Module& model) {
 
 History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset& train, FitOptions options) {
     // A NaN or negative l2 would surface epochs later as a NaN loss blamed on the learning rate.
-    if (!(options.l2 >= 0.0) || std::isinf(options.l2))
-        throw Error(fmt::format("fit: l2 must be a non-negative number, got {}", options.l2));
-    if (!(options.min_delta >= 0.0) || std::isinf(options.min_delta))
-        throw Error(fmt::format("fit: min_delta must be a non-negative number, got {}", options.min_delta));
+    require_non_negative("fit", "l2", options.l2);
+    require_non_negative("fit", "min_delta", options.min_delta);
     if (options.evaluation_batch_size == 0) throw Error("fit: evaluation_batch_size must be positive");
     data::DataLoader loader(train, options.loader);
     if (loader.size() == 0)
