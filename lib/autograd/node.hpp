@@ -1,6 +1,7 @@
 #pragma once
-// Internals of the graph: the node behind every Var, the per-thread tape, and the helpers every op uses to
-// compute its value and record its vector-Jacobian product.
+// The engine's internals, seen only by lib/autograd and lib/ops (tests/layout/layering_test.py checks it): the node
+// behind every Var, the per-thread tape, the sweep's mode, and what every op uses to compute its value and record
+// its vector-Jacobian product.
 #include "support/checks.hpp"
 
 #include <xgrad/autograd.hpp>
@@ -79,11 +80,35 @@ struct Tape {
 
 Tape& this_thread_tape();
 
+/// Sets grad mode on this thread while alive (NoGradGuard's general form): a create_graph sweep records, any other
+/// sweep does not.
+class GradModeGuard {
+public:
+    explicit GradModeGuard(bool enabled);
+    ~GradModeGuard();
+    GradModeGuard(const GradModeGuard&) = delete;
+    GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+/// How one backward sweep runs, fixed when it starts and handed to every vjp through its Backward.
+struct Sweep {
+    /// Where leaves' gradients go: into their .grad (backward), or collected for xg::grad (capture).
+    enum class Leaves { accumulate, capture };
+    Leaves leaves = Leaves::accumulate;
+    /// The sweep records its own ops, so the gradients it makes are differentiable again.
+    bool create_graph = false;
+    /// Anomaly mode was on when the sweep started: every gradient handed on is checked for NaN and Inf.
+    bool check_anomalies = false;
+};
+
 /// What a vjp sees: the output gradient, the op's inputs and output, and where to add input gradients.
 class Backward {
 public:
-    Backward(const Var& grad, const std::shared_ptr<Node>& node, bool create_graph)
-        : grad(grad), node_(node), create_graph_(create_graph) {}
+    Backward(const Var& grad, const std::shared_ptr<Node>& node, const Sweep& sweep)
+        : grad(grad), node_(node), sweep_(sweep) {}
 
     /// Gradient of the loss with respect to this op's output.
     const Var& grad;
@@ -94,17 +119,21 @@ public:
     bool needs(std::size_t i) const { return node_->inputs[i]->requires_grad; }
     /// True when the backward pass is itself being recorded: a vjp must then build its result only from
     /// differentiable ops on input()/output(), not from cached constants.
-    bool create_graph() const { return create_graph_; }
+    bool create_graph() const { return sweep_.create_graph; }
     /// Adds g to input i's gradient, first summing broadcast dimensions back to the input's shape.
     void add(std::size_t i, Var g);
-    /// When input i is a leaf that already has a .grad of its own shape and dtype (and the sweep is neither
-    /// recording nor checking anomalies), that gradient's array: a vjp may add its result straight into it
-    /// (GEMM with beta = 1) instead of calling add(). Otherwise nullptr.
-    Tensor* leaf_grad(std::size_t i) const;
+    /// Adds op(a)·op(b) to input i's gradient, where op transposes when its flag is set. When input i is a leaf
+    /// whose .grad already has the product's shape and dtype, and the sweep neither records nor checks anomalies,
+    /// the product goes straight into that .grad (GEMM with beta = 1): no temporary the size of a weight matrix,
+    /// no second pass over it.
+    void add_product(std::size_t i, const Var& a, const Var& b, bool transpose_a, bool transpose_b);
 
 private:
-    std::shared_ptr<Node> node_;
-    bool create_graph_;
+    /// The .grad array add_product may write into, or nullptr.
+    Tensor* leaf_grad(std::size_t i) const;
+
+    const std::shared_ptr<Node>& node_;
+    const Sweep& sweep_;
 };
 
 /// Wraps a computed value as the result of `op`: recorded with `vjp` when grad mode is on and some input
@@ -118,8 +147,9 @@ const Tensor& tensor_of(const Var& x);
 Tensor& mutable_tensor_of(const Var& x);
 Dtype dtype_of_tensor(const Tensor& t);
 const Shape& shape_of_tensor(const Tensor& t);
-/// Throws AnomalyError naming `what` if t has a NaN or Inf.
-void check_finite(const Tensor& t, const std::string& what);
+/// Throws AnomalyError if t holds a NaN or Inf: `op` is the op the value belongs to, `phase` and `value` say
+/// which value it is (see AnomalyError).
+void check_finite(const Tensor& t, const char* op, AnomalyError::Phase phase, const std::string& value);
 
 /// Runs f(xarray<T>&) on the tensor's array, whatever its dtype.
 template <class F>
@@ -139,22 +169,5 @@ xt::xarray<T> empty_array(const Shape& shape) {
 
 /// A tensor of the given dtype filled with `value`.
 Tensor filled(Dtype dtype, const Shape& shape, double value);
-
-/// The elements in order, as doubles (for metrics and plots, which count in double whatever the dtype).
-inline std::vector<double> doubles_of(const Tensor& t) {
-    return visit(t, [](const auto& a) { return std::vector<double>(a.begin(), a.end()); });
-}
-
-/// Maps `axis` (negative counts from the end) to [0, rank), or throws ShapeError naming op and shape.
-std::size_t normalize_axis(const char* op, std::ptrdiff_t axis, const Shape& shape);
-
-/// A contiguous array seen as (outer, n, inner) around one axis, the layout reductions loop over.
-struct AxisSplit {
-    std::size_t outer = 1, n = 1, inner = 1;
-};
-AxisSplit split_at(const Shape& shape, std::size_t axis);
-
-/// Shape of a reduction over `axis`, keeping a 1 there if keepdims.
-Shape reduced_shape(const Shape& shape, std::size_t axis, bool keepdims);
 
 }  // namespace xg

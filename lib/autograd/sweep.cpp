@@ -1,110 +1,14 @@
-// The tape, recording, and the backward sweep.
+// The backward sweep: runs the tape in reverse from an output, handing each op's vjp its output gradient and the
+// sweep's mode, and gathers what the vjps hand on into intermediate and leaf gradients.
 #include "autograd/node.hpp"
+#include "ops/blas.hpp"
+#include "ops/kernels.hpp"
 
 #include <xtensor/xnoalias.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <optional>
 
 namespace xg {
-
-namespace {
-thread_local bool grad_enabled = true;
-thread_local bool anomaly_enabled = false;
-
-// Leaves' gradients are written into their .grad by backward, or collected for xg::grad.
-enum class LeafMode { accumulate, capture };
-
-class EnableGradGuard {
-public:
-    explicit EnableGradGuard(bool on) : previous_(grad_enabled) { grad_enabled = on; }
-    ~EnableGradGuard() { grad_enabled = previous_; }
-
-private:
-    bool previous_;
-};
-
-thread_local LeafMode leaf_mode = LeafMode::accumulate;
-thread_local bool sweep_creates_graph = false;
-}  // namespace
-
-bool is_grad_enabled() { return grad_enabled; }
-bool is_anomaly_enabled() { return anomaly_enabled; }
-
-NoGradGuard::NoGradGuard() : previous_(grad_enabled) { grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { grad_enabled = previous_; }
-DetectAnomalyGuard::DetectAnomalyGuard() : previous_(anomaly_enabled) { anomaly_enabled = true; }
-DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_enabled = previous_; }
-
-Node::~Node() {
-    if (inputs.empty()) return;
-    std::vector<std::shared_ptr<Node>> stack = std::move(inputs);
-    while (!stack.empty()) {
-        std::shared_ptr<Node> node = std::move(stack.back());
-        stack.pop_back();
-        if (node && node.use_count() == 1) {
-            for (auto& input : node->inputs) stack.push_back(std::move(input));
-            node->inputs.clear();
-        }
-    }
-}
-
-Tape::Tape() : id([] {
-    static std::atomic<std::uint64_t> next{1};
-    return next.fetch_add(1);
-}()) {}
-
-Tape& this_thread_tape() {
-    thread_local Tape tape;
-    return tape;
-}
-
-void Tape::record(const std::shared_ptr<Node>& node) {
-    if (entries.size() >= compact_at && sweeps_running == 0) {
-        compact();
-        compact_at = std::max<std::size_t>(1024, 2 * entries.size());
-    }
-    node->seq = next_seq++;
-    node->tape_id = id;
-    entries.push_back({node->seq, node});
-}
-
-void Tape::compact() {
-    entries.erase(std::remove_if(entries.begin(), entries.end(),
-                                 [](const TapeEntry& e) {
-                                     auto node = e.node.lock();
-                                     return !node || node->released;
-                                 }),
-                  entries.end());
-}
-
-std::size_t tape_size() {
-    Tape& tape = this_thread_tape();
-    tape.compact();
-    return tape.entries.size();
-}
-
-Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp) {
-    return record(op, std::move(value), std::vector<Var>(inputs), std::move(vjp));
-}
-
-Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp) {
-    if (anomaly_enabled) check_finite(value, fmt::format("'{}' produced {{}} in its output", op));
-    auto node = std::make_shared<Node>(std::move(value));
-    bool any = false;
-    if (grad_enabled)
-        for (const Var& x : inputs) any = any || x.node()->requires_grad;
-    if (!any) return Var(std::move(node));
-    node->op = op;
-    node->requires_grad = true;
-    node->vjp = std::move(vjp);
-    node->inputs.reserve(inputs.size());
-    for (const Var& x : inputs) node->inputs.push_back(x.node());
-    this_thread_tape().record(node);
-    return Var(std::move(node));
-}
 
 namespace {
 
@@ -119,21 +23,24 @@ void add_in_place(Var& into, const Var& g) {
 }
 
 // Sums `g` into `slot` (an undefined slot takes g as it is).
-void accumulate(Var& slot, Var g) {
+void accumulate(const Sweep& sweep, Var& slot, Var g) {
     if (!slot.defined()) {
         slot = std::move(g);
-    } else if (!sweep_creates_graph && exclusively_ours(slot)) {
+    } else if (!sweep.create_graph && exclusively_ours(slot)) {
         add_in_place(slot, g);
     } else {
         slot = add(slot, g);
     }
 }
 
-void accumulate_leaf_grad(Node& leaf, Var g) {
-    if (!leaf.grad.defined()) {
+// A leaf's gradient: into its .grad, or into `pending` for xg::grad when that asked for this leaf.
+void accumulate_leaf(const Sweep& sweep, Node& leaf, Var g) {
+    if (sweep.leaves == Sweep::Leaves::capture) {
+        if (leaf.capture) accumulate(sweep, leaf.pending, std::move(g));
+    } else if (!leaf.grad.defined()) {
         // .grad outlives this sweep and is updated in place later, so it must not share g's node.
-        leaf.grad = (sweep_creates_graph || exclusively_ours(g)) ? std::move(g) : g.detach();
-    } else if (!sweep_creates_graph && !leaf.grad.requires_grad()) {
+        leaf.grad = (sweep.create_graph || exclusively_ours(g)) ? std::move(g) : g.detach();
+    } else if (!sweep.create_graph && !leaf.grad.requires_grad()) {
         add_in_place(leaf.grad, g);
     } else {
         leaf.grad = add(leaf.grad, g);
@@ -151,12 +58,32 @@ std::string released_message(const Node& node) {
 
 Tensor* Backward::leaf_grad(std::size_t i) const {
     Node& input = *node_->inputs[i];
-    if (input.op != nullptr || !input.requires_grad || leaf_mode != LeafMode::accumulate || create_graph_ ||
-        anomaly_enabled || !input.grad.defined() || input.grad.requires_grad())
+    if (input.op != nullptr || !input.requires_grad || sweep_.leaves != Sweep::Leaves::accumulate ||
+        sweep_.create_graph || sweep_.check_anomalies || !input.grad.defined() || input.grad.requires_grad())
         return nullptr;
     Tensor& grad = input.grad.node()->value;
     if (grad.index() != input.value.index() || shape_of_tensor(grad) != shape_of_tensor(input.value)) return nullptr;
     return &grad;
+}
+
+void Backward::add_product(std::size_t i, const Var& a, const Var& b, bool transpose_a, bool transpose_b) {
+    Tensor* into = leaf_grad(i);
+    // Reading an operand while writing the same array (a user passing w.grad() into the graph) must not happen.
+    if (into && a.dtype() == dtype_of_tensor(*into) && b.dtype() == a.dtype() && &tensor_of(a) != into &&
+        &tensor_of(b) != into) {
+        const Shape &sa = a.shape(), &sb = b.shape(), &sc = shape_of_tensor(*into);
+        const std::size_t m = transpose_a ? sa[1] : sa[0], k = transpose_a ? sa[0] : sa[1];
+        const std::size_t n = transpose_b ? sb[0] : sb[1];
+        if (sc.size() == 2 && sc[0] == m && sc[1] == n && (transpose_b ? sb[1] : sb[0]) == k) {
+            visit(*into, [&](auto& c) {
+                using A = std::decay_t<decltype(c)>;
+                blas::gemm(transpose_a, transpose_b, m, n, k, std::get<A>(tensor_of(a)).data(),
+                           std::get<A>(tensor_of(b)).data(), 1, c.data());
+            });
+            return;
+        }
+    }
+    add(i, gemm("matmul_backward", a, b, transpose_a, transpose_b));
 }
 
 void Backward::add(std::size_t i, Var g) {
@@ -170,14 +97,10 @@ void Backward::add(std::size_t i, Var g) {
                                     node_->op, to_string(g.shape()), i, to_string(shape_of_tensor(input.value))));
         }
     }
-    if (anomaly_enabled)
-        check_finite(tensor_of(g), fmt::format("backward of '{}' produced {{}} in the gradient of input {}",
-                                               node_->op, i));
+    if (sweep_.check_anomalies)
+        check_finite(tensor_of(g), node_->op, AnomalyError::Phase::backward, fmt::format("gradient of input {}", i));
     if (input.op == nullptr) {
-        if (leaf_mode == LeafMode::accumulate)
-            accumulate_leaf_grad(input, std::move(g));
-        else if (input.capture)
-            accumulate(input.pending, std::move(g));
+        accumulate_leaf(sweep_, input, std::move(g));
         return;
     }
     if (input.released) throw GraphError(released_message(input));
@@ -186,7 +109,7 @@ void Backward::add(std::size_t i, Var g) {
                                      "run backward through the ops it recorded",
                                      input.op));
     if (!input.pending.defined()) input.keep_alive = node_->inputs[i];
-    accumulate(input.pending, std::move(g));
+    accumulate(sweep_, input.pending, std::move(g));
 }
 
 namespace {
@@ -208,7 +131,7 @@ Var root_gradient(const Var& root, const Var& output_gradient) {
 
 // Runs the tape backwards from root. Nodes reached get their vjp called once all gradients flowing into them
 // have arrived, which creation order guarantees: an op's consumers are always recorded after it.
-void sweep(const Var& root, const Var& output_gradient, BackwardOptions options, LeafMode mode) {
+void run(const Sweep& sweep, const Var& root, const Var& output_gradient, bool retain_graph) {
     require_defined("backward", root);
     Node& top = *root.node();
     if (!top.requires_grad)
@@ -216,27 +139,12 @@ void sweep(const Var& root, const Var& output_gradient, BackwardOptions options,
             "backward: the output of '{}' does not require grad (no leaf it depends on has requires_grad=true, "
             "or it was computed under NoGradGuard)",
             root.op()));
-    const bool create_graph = options.create_graph;
-    const bool retain = options.retain_graph || create_graph;
+    const bool retain = retain_graph || sweep.create_graph;
     Var g0 = root_gradient(root, output_gradient);
-
-    EnableGradGuard grad_mode(create_graph);
-    const LeafMode previous_mode = leaf_mode;
-    const bool previous_create = sweep_creates_graph;
-    leaf_mode = mode;
-    sweep_creates_graph = create_graph;
-    struct Restore {
-        LeafMode mode;
-        bool create;
-        ~Restore() {
-            leaf_mode = mode;
-            sweep_creates_graph = create;
-        }
-    } restore{previous_mode, previous_create};
+    GradModeGuard grad_mode(sweep.create_graph);
 
     if (top.op == nullptr) {
-        if (mode == LeafMode::accumulate) accumulate_leaf_grad(top, g0);
-        else if (top.capture) accumulate(top.pending, g0);
+        accumulate_leaf(sweep, top, std::move(g0));
         return;
     }
     if (top.released) throw GraphError(released_message(top));
@@ -263,15 +171,14 @@ void sweep(const Var& root, const Var& output_gradient, BackwardOptions options,
             Var g = std::move(node->pending);
             node->pending = Var();
             if (node->capture) node->pending = g;  // collected by xg::grad after the sweep
-            Backward context(g, node, create_graph);
+            Backward context(g, node, sweep);
             try {
                 node->vjp(context);
             } catch (const AnomalyError& error) {
-                // The ops inside a vjp are the backward's own; the user wants the forward op it belongs to.
-                std::string message = error.what();
-                if (message.find(fmt::format("backward of '{}'", node->op)) != std::string::npos) throw;
-                if (message.rfind("anomaly: ", 0) == 0) message.erase(0, 9);
-                throw AnomalyError(fmt::format("anomaly in backward of '{}': {}", node->op, message));
+                // An op the vjp ran found it: the user wants the forward op whose backward that was.
+                if (error.phase == AnomalyError::Phase::backward) throw;
+                throw AnomalyError(node->op, AnomalyError::Phase::backward, fmt::format("output of '{}'", error.op),
+                                   error.nan, error.shape, error.flat_index);
             }
             if (!retain) {
                 node->vjp = nullptr;
@@ -293,7 +200,8 @@ void sweep(const Var& root, const Var& output_gradient, BackwardOptions options,
 }  // namespace
 
 void backward(const Var& root, const Var& output_gradient, BackwardOptions options) {
-    sweep(root, output_gradient, options, LeafMode::accumulate);
+    const Sweep sweep{Sweep::Leaves::accumulate, options.create_graph, is_anomaly_enabled()};
+    run(sweep, root, output_gradient, options.retain_graph);
 }
 
 std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Var& output_gradient,
@@ -313,7 +221,8 @@ std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const V
             }
         }
     } uncapture{inputs};
-    sweep(output, output_gradient, options, LeafMode::capture);
+    const Sweep sweep{Sweep::Leaves::capture, options.create_graph, is_anomaly_enabled()};
+    run(sweep, output, output_gradient, options.retain_graph);
     std::vector<Var> result;
     result.reserve(inputs.size());
     for (const Var& x : inputs) {

@@ -1,4 +1,4 @@
-// Var's accessors, leaf construction and the small helpers every op shares.
+// Var's accessors and the leaves users make (zeros, ones, full).
 #include "support/element_count.hpp"
 #include "autograd/node.hpp"
 
@@ -176,45 +176,5 @@ Var full(const Shape& shape, double value, Dtype dtype) {
 }
 Var zeros_like(const Var& x) { return zeros(x.shape(), x.dtype()); }
 Var ones_like(const Var& x) { return ones(x.shape(), x.dtype()); }
-
-void check_finite(const Tensor& t, const std::string& what) {
-    visit(t, [&](const auto& a) {
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            const auto v = a.data()[i];
-            if (!std::isfinite(v)) {
-                const std::string kind = std::isnan(v) ? "NaN" : "Inf";
-                throw AnomalyError(fmt::format("anomaly: {} (shape {}, first at flat index {})",
-                                               fmt::format(fmt::runtime(what), kind), to_string(a.shape()), i));
-            }
-        }
-    });
-}
-
-std::size_t normalize_axis(const char* op, std::ptrdiff_t axis, const Shape& shape) {
-    const auto rank = static_cast<std::ptrdiff_t>(shape.size());
-    const std::ptrdiff_t a = axis < 0 ? axis + rank : axis;
-    if (a < 0 || a >= rank)
-        throw ShapeError(fmt::format("{}: axis {} is out of range for shape {}", op, axis, to_string(shape)));
-    return static_cast<std::size_t>(a);
-}
-
-AxisSplit split_at(const Shape& shape, std::size_t axis) {
-    AxisSplit s;
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (i < axis) s.outer *= shape[i];
-        else if (i == axis) s.n = shape[i];
-        else s.inner *= shape[i];
-    }
-    return s;
-}
-
-Shape reduced_shape(const Shape& shape, std::size_t axis, bool keepdims) {
-    Shape out;
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (i != axis) out.push_back(shape[i]);
-        else if (keepdims) out.push_back(1);
-    }
-    return out;
-}
 
 }  // namespace xg

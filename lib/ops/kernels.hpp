@@ -40,6 +40,22 @@ inline std::vector<std::ptrdiff_t> as_signed(const Shape& shape) { return {shape
 /// that their shapes broadcast.
 std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b);
 
+/// op(a)·op(b), where op transposes when its flag is set, recorded as `op`: matmul and every backward of it, so no
+/// transpose is ever materialised.
+Var gemm(const char* op, const Var& a, const Var& b, bool transpose_a, bool transpose_b);
+
+/// Maps `axis` (negative counts from the end) to [0, rank), or throws ShapeError naming op and shape.
+std::size_t normalize_axis(const char* op, std::ptrdiff_t axis, const Shape& shape);
+
+/// A contiguous array seen as (outer, n, inner) around one axis, the layout reductions loop over.
+struct AxisSplit {
+    std::size_t outer = 1, n = 1, inner = 1;
+};
+AxisSplit split_at(const Shape& shape, std::size_t axis);
+
+/// Shape of a reduction over `axis`, keeping a 1 there if keepdims.
+Shape reduced_shape(const Shape& shape, std::size_t axis, bool keepdims);
+
 /// f(x) elementwise; f takes an xarray<T> and returns an xtensor expression.
 template <class F>
 Tensor map_unary(const Var& x, F&& f) {

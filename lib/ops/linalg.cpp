@@ -9,9 +9,8 @@ namespace {
 
 std::string operand(const Shape& shape, bool transposed) { return to_string(shape) + (transposed ? "ᵀ" : ""); }
 
-void add_product(Backward& bw, std::size_t i, const Var& a, const Var& b, bool ta, bool tb);
+}  // namespace
 
-// op(a)·op(b), where op transposes when the flag is set.
 Var gemm(const char* op, const Var& a0, const Var& b0, bool ta, bool tb) {
     require_defined(op, a0);
     require_defined(op, b0);
@@ -36,33 +35,10 @@ Var gemm(const char* op, const Var& a0, const Var& b0, bool ta, bool tb) {
         const Var& g = bw.grad;
         Var x = bw.input(0), y = bw.input(1);
         // C = op(A)·op(B) gives dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, transposed back where op transposed.
-        if (bw.needs(0)) ta ? add_product(bw, 0, y, g, tb, true) : add_product(bw, 0, g, y, false, !tb);
-        if (bw.needs(1)) tb ? add_product(bw, 1, g, x, true, ta) : add_product(bw, 1, x, g, !ta, false);
+        if (bw.needs(0)) ta ? bw.add_product(0, y, g, tb, true) : bw.add_product(0, g, y, false, !tb);
+        if (bw.needs(1)) tb ? bw.add_product(1, g, x, true, ta) : bw.add_product(1, x, g, !ta, false);
     });
 }
-
-// Adds op(a)·op(b) to input i's gradient. An existing leaf .grad takes it straight from the GEMM (beta = 1):
-// no temporary the size of a weight matrix, no second pass over it.
-void add_product(Backward& bw, std::size_t i, const Var& a, const Var& b, bool ta, bool tb) {
-    Tensor* into = bw.leaf_grad(i);
-    // Reading an operand while writing the same array (a user passing w.grad() into the graph) must not happen.
-    if (into && a.dtype() == dtype_of_tensor(*into) && b.dtype() == a.dtype() && &tensor_of(a) != into &&
-        &tensor_of(b) != into) {
-        const Shape &sa = a.shape(), &sb = b.shape(), &sc = shape_of_tensor(*into);
-        const std::size_t m = ta ? sa[1] : sa[0], k = ta ? sa[0] : sa[1], n = tb ? sb[0] : sb[1];
-        if (sc.size() == 2 && sc[0] == m && sc[1] == n && (tb ? sb[1] : sb[0]) == k) {
-            visit(*into, [&](auto& c) {
-                using A = std::decay_t<decltype(c)>;
-                blas::gemm(ta, tb, m, n, k, std::get<A>(tensor_of(a)).data(), std::get<A>(tensor_of(b)).data(), 1,
-                           c.data());
-            });
-            return;
-        }
-    }
-    bw.add(i, gemm("matmul_backward", a, b, ta, tb));
-}
-
-}  // namespace
 
 Var matmul(const Var& a, const Var& b) { return gemm("matmul", a, b, false, false); }
 
@@ -88,8 +64,8 @@ Var affine(const Var& x0, const Var& w0, const Var& b0) {
     });
     return record("affine", std::move(value), {x, w, b}, [](Backward& bw) {
         const Var& g = bw.grad;
-        if (bw.needs(0)) add_product(bw, 0, g, bw.input(1), false, true);
-        if (bw.needs(1)) add_product(bw, 1, bw.input(0), g, true, false);
+        if (bw.needs(0)) bw.add_product(0, g, bw.input(1), false, true);
+        if (bw.needs(1)) bw.add_product(1, bw.input(0), g, true, false);
         if (bw.needs(2)) bw.add(2, sum(g, 0));
     });
 }

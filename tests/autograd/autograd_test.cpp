@@ -155,6 +155,34 @@ TEST_CASE("fmt and ostream print shape, dtype and values") {
     CHECK(xg::to_string(xg::Shape{}) == "()");
 }
 
+TEST_CASE("visit_value and to_vector read either dtype; visit_mutable_value writes in place") {
+    const Var f(xt::xarray<float>{1.5f, -2.0f});
+    const Var d(xt::xarray<double>{{0.25, 4.0}, {-1.0, 8.0}});
+    const auto total = [](const auto& a) { return static_cast<double>(xt::sum(a)()); };
+    CHECK(f.visit_value(total) == -0.5);
+    CHECK(d.visit_value(total) == 11.25);
+    CHECK(f.visit_value([](const auto& a) { return std::is_same_v<typename std::decay_t<decltype(a)>::value_type, float>; }));
+    CHECK(d.to_vector<double>() == std::vector<double>{0.25, 4.0, -1.0, 8.0});
+    CHECK(d.to_vector<int>() == std::vector<int>{0, 4, -1, 8});
+
+    Var w(xt::xarray<double>{1.0, 2.0}, true);
+    const Var alias = w;
+    w.visit_mutable_value([](auto& a) { a *= 3; });
+    CHECK(alias.value<double>() == xt::xarray<double>{3.0, 6.0});
+    CHECK_THROWS_WITH_AS(Var().to_vector<double>(), "value: undefined variable (a default-constructed Var)", xg::Error);
+}
+
+TEST_CASE("is_same and use_count tell handles of one node from copies") {
+    const Var w(xt::xarray<double>{1.0, 2.0}, true);
+    CHECK(w.use_count() == 1);
+    const Var alias = w;
+    CHECK(w.is_same(alias));
+    CHECK(w.use_count() == 2);
+    CHECK_FALSE(w.is_same(w.detach()));
+    CHECK_FALSE(w.is_same(Var()));
+    CHECK(Var().use_count() == 0);
+}
+
 TEST_CASE("copy_from overwrites a leaf in place, converting the dtype, and refuses what it cannot do") {
     Var w(xt::xarray<float>{1.0f, 2.0f, 3.0f}, true);
     const std::size_t recorded = xg::tape_size();

@@ -1,6 +1,8 @@
 // Bad input is an exception whose message names the op and the shapes; shape errors have their own type.
 #include "check.hpp"
 
+#include <limits>
+
 using xg::Var;
 
 namespace {
@@ -146,12 +148,54 @@ TEST_CASE("anomaly mode names the op that made a NaN or Inf") {
         const Var z(xt::xarray<double>{0.0, 4.0}, true);
         const Var s = xg::sum(xg::sqrt(z));
         CHECK_THROWS_WITH_AS(s.backward(),
-                             "anomaly in backward of 'sqrt': 'div' produced Inf in its output (shape (2,), first at "
+                             "anomaly: backward of 'sqrt' produced Inf in the output of 'div' (shape (2,), first at "
                              "flat index 0)",
                              xg::AnomalyError);
     }
     CHECK_FALSE(xg::is_anomaly_enabled());
     CHECK(std::isnan(xg::log(x).value<double>()(1)));  // outside the guard NaN passes, as in PyTorch
+}
+
+TEST_CASE("an AnomalyError says in its fields which op, which phase and which value") {
+    xg::DetectAnomalyGuard anomaly;
+    const auto caught = [](const auto& f) {
+        try {
+            f();
+        } catch (const xg::AnomalyError& error) {
+            return error;
+        }
+        FAIL("no AnomalyError");
+        return xg::AnomalyError("unreachable");
+    };
+    const Var x(xt::xarray<double>{{1.0, 2.0}, {3.0, -1.0}}, true);
+    const xg::AnomalyError forward = caught([&] { xg::log(x); });
+    CHECK(forward.op == "log");
+    CHECK(forward.phase == xg::AnomalyError::Phase::forward);
+    CHECK(forward.value == "output");
+    CHECK(forward.nan);
+    CHECK(forward.shape == std::vector<std::size_t>{2, 2});
+    CHECK(forward.flat_index == 3);
+
+    // An op run inside sqrt's vector-Jacobian product: blamed on sqrt, the value named by the inner op.
+    const Var z(xt::xarray<double>{4.0, 0.0, 1.0}, true);
+    const xg::AnomalyError inner = caught([&] { xg::sum(xg::sqrt(z)).backward(); });
+    CHECK(inner.op == "sqrt");
+    CHECK(inner.phase == xg::AnomalyError::Phase::backward);
+    CHECK(inner.value == "output of 'div'");
+    CHECK_FALSE(inner.nan);
+    CHECK(inner.flat_index == 1);
+
+    // What a vector-Jacobian product hands to an input: add passes an infinite output gradient on unchanged.
+    const Var a(xt::xarray<double>{1.0, 2.0}, true), b(xt::xarray<double>{3.0, 4.0}, true);
+    const Var total = a + b;
+    const Var huge(xt::xarray<double>{1.0, std::numeric_limits<double>::infinity()});
+    const xg::AnomalyError handed = caught([&] { total.backward(huge); });
+    CHECK(handed.op == "add");
+    CHECK(handed.phase == xg::AnomalyError::Phase::backward);
+    CHECK(handed.value == "gradient of input 0");
+    CHECK(handed.flat_index == 1);
+    CHECK(std::string(handed.what()) ==
+          "anomaly: backward of 'add' produced Inf in the gradient of input 0 (shape (2,), first at flat index 1)");
 }
 
 TEST_CASE("an error inside backward leaves the variables usable") {
