@@ -3,6 +3,8 @@
 #include "ops/kernels.hpp"
 #include "support/element_count.hpp"
 
+#include <algorithm>
+
 namespace xg {
 
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
@@ -33,9 +35,15 @@ std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b) {
     return same_dtype(a, b);
 }
 
+std::vector<Var> in_common_dtype(std::vector<Var> xs) {
+    const bool any64 = std::any_of(xs.begin(), xs.end(), [](const Var& x) { return x.dtype() == Dtype::float64; });
+    for (Var& x : xs) x = x.to(any64 ? Dtype::float64 : Dtype::float32);
+    return xs;
+}
+
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b) {
-    if (a.dtype() == b.dtype()) return {a, b};
-    return {a.to(Dtype::float64), b.to(Dtype::float64)};
+    std::vector<Var> both = in_common_dtype({a, b});
+    return {std::move(both[0]), std::move(both[1])};
 }
 
 Var sum_to(const Var& x, const Shape& shape) {

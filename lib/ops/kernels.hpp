@@ -30,7 +30,10 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
 /// Whether numpy broadcasting stretches `from` to exactly `to`.
 bool broadcasts_to(const Shape& from, const Shape& to);
 
-/// a and b in one dtype: float32 meets float64 → float64, through the differentiable `to`, as in PyTorch.
+/// The operands in one dtype, through the differentiable `to`: float64 when any is float64, as PyTorch promotes.
+/// Every op that takes several variables computes in that dtype.
+std::vector<Var> in_common_dtype(std::vector<Var> xs);
+/// in_common_dtype of two.
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b);
 
 /// A shape as reshape takes it.

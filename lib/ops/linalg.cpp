@@ -44,9 +44,8 @@ Var matmul(const Var& a, const Var& b) { return gemm("matmul", a, b, false, fals
 
 Var affine(const Var& x0, const Var& w0, const Var& b0) {
     for (const Var* v : {&x0, &w0, &b0}) require_defined("affine", *v);
-    const bool any64 = x0.dtype() == Dtype::float64 || w0.dtype() == Dtype::float64 || b0.dtype() == Dtype::float64;
-    const Dtype dtype = any64 ? Dtype::float64 : Dtype::float32;
-    Var x = x0.to(dtype), w = w0.to(dtype), b = b0.to(dtype);
+    const std::vector<Var> operands = in_common_dtype({x0, w0, b0});
+    const Var &x = operands[0], &w = operands[1], &b = operands[2];
     const Shape &sx = x.shape(), &sw = w.shape(), &sb = b.shape();
     if (sx.size() != 2 || sw.size() != 2 || sx[1] != sw[0])
         throw ShapeError(fmt::format("affine: cannot multiply {} by {}", to_string(sx), to_string(sw)));

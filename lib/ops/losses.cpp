@@ -36,6 +36,10 @@ Tensor softmax_value(const Tensor& x, std::size_t axis, bool log) {
     });
 }
 
+// The names their errors and graph nodes carry, spelled once.
+constexpr const char* cross_entropy = "softmax_cross_entropy";
+constexpr const char* binary_cross_entropy = "binary_cross_entropy_with_logits";
+
 void check_logits(const char* op, const Var& logits, std::size_t rows) {
     if (logits.dim() != 2)
         throw ShapeError(fmt::format("{}: logits must be 2-D (batch, classes), got {}", op, to_string(logits.shape())));
@@ -67,12 +71,12 @@ Var log_softmax(const Var& x, std::ptrdiff_t axis_arg) {
 }
 
 Var softmax_cross_entropy(const Var& logits, const std::vector<std::size_t>& classes) {
-    require_defined("softmax_cross_entropy", logits);
-    check_logits("softmax_cross_entropy", logits, classes.size());
+    require_defined(cross_entropy, logits);
+    check_logits(cross_entropy, logits, classes.size());
     const std::size_t n = logits.shape()[0], c = logits.shape()[1];
     for (std::size_t i = 0; i < n; ++i)
         if (classes[i] >= c)
-            throw Error(fmt::format("softmax_cross_entropy: class {} at position {} is out of range for {} classes",
+            throw Error(fmt::format("{}: class {} at position {} is out of range for {} classes", cross_entropy,
                                     classes[i], i, c));
     Tensor log_p = softmax_value(tensor_of(logits), 1, true);
     Tensor loss = visit(log_p, [&](const auto& lp) -> Tensor {
@@ -81,7 +85,7 @@ Var softmax_cross_entropy(const Var& logits, const std::vector<std::size_t>& cla
         for (std::size_t i = 0; i < n; ++i) total -= lp.data()[i * c + classes[i]];
         return A(static_cast<value_t<A>>(total / static_cast<double>(n)));
     });
-    return record("softmax_cross_entropy", std::move(loss), {logits},
+    return record(cross_entropy, std::move(loss), {logits},
                   [classes, log_p = std::move(log_p), n, c](Backward& bw) {
                       const double scale = bw.grad.item() / static_cast<double>(n);
                       if (bw.create_graph()) {
@@ -108,12 +112,12 @@ Var softmax_cross_entropy(const Var& logits, const std::vector<std::size_t>& cla
 }
 
 Var softmax_cross_entropy(const Var& logits0, const Var& targets0) {
-    require_defined("softmax_cross_entropy", logits0);
-    require_defined("softmax_cross_entropy", targets0);
+    require_defined(cross_entropy, logits0);
+    require_defined(cross_entropy, targets0);
     auto [logits, targets] = same_dtype(logits0, targets0);
-    check_logits("softmax_cross_entropy", logits, targets.dim() ? targets.shape()[0] : 0);
+    check_logits(cross_entropy, logits, targets.dim() ? targets.shape()[0] : 0);
     if (targets.shape() != logits.shape())
-        throw ShapeError(fmt::format("softmax_cross_entropy: targets {} must match logits {}",
+        throw ShapeError(fmt::format("{}: targets {} must match logits {}", cross_entropy,
                                      to_string(targets.shape()), to_string(logits.shape())));
     const std::size_t n = logits.shape()[0];
     Var log_p = constant(softmax_value(tensor_of(logits), 1, true));
@@ -122,7 +126,7 @@ Var softmax_cross_entropy(const Var& logits0, const Var& targets0) {
         NoGradGuard constant_only;
         loss = tensor_of(sum(targets * log_p) * (-1.0 / static_cast<double>(n)));
     }
-    return record("softmax_cross_entropy", std::move(loss), {logits, targets}, [n, log_p](Backward& bw) {
+    return record(cross_entropy, std::move(loss), {logits, targets}, [n, log_p](Backward& bw) {
         Var step = bw.grad * (-1.0 / static_cast<double>(n));
         Var lp = bw.create_graph() ? log_softmax(bw.input(0), 1) : log_p;
         Var t = bw.input(1);
@@ -133,15 +137,15 @@ Var softmax_cross_entropy(const Var& logits0, const Var& targets0) {
 }
 
 Var binary_cross_entropy_with_logits(const Var& logits0, const Var& targets0) {
-    require_defined("binary_cross_entropy_with_logits", logits0);
-    require_defined("binary_cross_entropy_with_logits", targets0);
+    require_defined(binary_cross_entropy, logits0);
+    require_defined(binary_cross_entropy, targets0);
     // Named references, not a structured binding: the lambdas below capture them (clang 14 cannot).
     const std::pair<Var, Var> operands = same_dtype(logits0, targets0);
     const Var &z = operands.first, &t = operands.second;
     if (z.shape() != t.shape())
-        throw ShapeError(fmt::format("binary_cross_entropy_with_logits: targets {} must match logits {}",
+        throw ShapeError(fmt::format("{}: targets {} must match logits {}", binary_cross_entropy,
                                      to_string(t.shape()), to_string(z.shape())));
-    if (z.size() == 0) throw ShapeError("binary_cross_entropy_with_logits: empty input");
+    if (z.size() == 0) throw ShapeError(fmt::format("{}: empty input", binary_cross_entropy));
     const double n = static_cast<double>(z.size());
     Tensor loss = visit(tensor_of(z), [&](const auto& zv) -> Tensor {
         using A = std::decay_t<decltype(zv)>;
@@ -153,7 +157,7 @@ Var binary_cross_entropy_with_logits(const Var& logits0, const Var& targets0) {
         }
         return A(static_cast<value_t<A>>(total / n));
     });
-    return record("binary_cross_entropy_with_logits", std::move(loss), {z, t}, [n](Backward& bw) {
+    return record(binary_cross_entropy, std::move(loss), {z, t}, [n](Backward& bw) {
         Var step = bw.grad * (1.0 / n);
         if (bw.needs(0)) bw.add(0, (sigmoid(bw.input(0)) - bw.input(1)) * step);
         if (bw.needs(1)) bw.add(1, -bw.input(0) * step);

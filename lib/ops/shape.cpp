@@ -134,9 +134,7 @@ Var transpose(const Var& x, const std::vector<std::size_t>& perm) {
 Var concat(const std::vector<Var>& xs0, std::ptrdiff_t axis_arg) {
     if (xs0.empty()) throw Error("concat: needs at least one variable");
     for (const Var& x : xs0) require_defined("concat", x);
-    std::vector<Var> xs = xs0;
-    const bool any64 = std::any_of(xs.begin(), xs.end(), [](const Var& x) { return x.dtype() == Dtype::float64; });
-    for (Var& x : xs) x = x.to(any64 ? Dtype::float64 : Dtype::float32);
+    const std::vector<Var> xs = in_common_dtype(xs0);
     const Shape& first = xs[0].shape();
     const std::size_t axis = normalize_axis("concat", axis_arg, first);
     Shape shape = first;
