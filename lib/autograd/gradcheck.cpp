@@ -6,8 +6,6 @@
 #include <xgrad/ops.hpp>
 #include <xgrad/random.hpp>
 
-#include <xtensor/xstrides.hpp>
-
 #include <algorithm>
 #include <cmath>
 

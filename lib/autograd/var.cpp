@@ -2,8 +2,6 @@
 #include "support/element_count.hpp"
 #include "autograd/node.hpp"
 
-#include <cmath>
-
 namespace xg {
 
 const char* dtype_name(Dtype dtype) { return dtype == Dtype::float32 ? "float32" : "float64"; }

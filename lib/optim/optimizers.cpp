@@ -7,7 +7,6 @@
 #include <xgrad/optim.hpp>
 
 #include <cmath>
-#include <limits>
 
 namespace xg::optim {
 
