@@ -32,7 +32,8 @@ struct EpochRecord {
 /// The records of a run, in epoch order.
 struct History {
     std::vector<EpochRecord> epochs;
-    /// What the validation columns are called: "val" by default, "test" when the test set is watched.
+    /// The run's record of FitOptions::validation_name, which csv()'s columns (<name>_loss, <name>_accuracy) and
+    /// learning_curves' legend say; a history made by hand starts with fit's default, "val".
     std::string validation_name = "val";
     /// Ctrl-C ended the run after a batch; the last record is the partial epoch.
     bool interrupted = false;
@@ -78,6 +79,8 @@ struct FitOptions {
     data::DataLoaderOptions loader;
     /// Evaluated after every epoch when set (not owned; must outlive fit).
     const data::Dataset* validation = nullptr;
+    /// What the validation set is called ("test" when the test set is watched) in the progress lines and notes;
+    /// fit records it in History::validation_name, which names the CSV's columns and the plot's legend.
     std::string validation_name = "val";
     /// Empty: default_loss.
     LossFunction loss;

@@ -82,7 +82,7 @@ std::string duration(double seconds) {
 class Display {
 public:
     Display(const FitOptions& options, std::size_t batches)
-        : out_(options.output), epochs_(options.epochs), batches_(batches), validation_(options.validation_name) {
+        : out_(options.output), epochs_(options.epochs), batches_(batches) {
         mode_ = options.progress;
         if (!out_) mode_ = Progress::none;
         if (mode_ == Progress::automatic) mode_ = ::isatty(::fileno(out_)) ? Progress::bar : Progress::lines;
@@ -110,16 +110,19 @@ public:
         std::fflush(out_);
     }
 
-    void epoch(const EpochRecord& r, bool partial) {
+    // The history's last record, its validation set named by the history, as in its CSV columns.
+    void epoch(const History& history) {
         if (mode_ == Progress::none) return;
+        const EpochRecord& r = history.epochs.back();
+        const std::string& validation = history.validation_name;
         std::string line = fmt::format("epoch {:>{}}/{}  lr {:.4g}  loss {:.4f}", r.epoch, digits(epochs_), epochs_,
                                        r.lr, r.train_loss);
         if (!std::isnan(r.train_accuracy)) line += fmt::format("  acc {:.4f}", r.train_accuracy);
-        if (!std::isnan(r.validation_loss)) line += fmt::format("  {}_loss {:.4f}", validation_, r.validation_loss);
+        if (!std::isnan(r.validation_loss)) line += fmt::format("  {}_loss {:.4f}", validation, r.validation_loss);
         if (!std::isnan(r.validation_accuracy))
-            line += fmt::format("  {}_acc {:.4f}", validation_, r.validation_accuracy);
+            line += fmt::format("  {}_acc {:.4f}", validation, r.validation_accuracy);
         line += fmt::format("  {:.2f} s", r.seconds);
-        if (partial) line += fmt::format("  (interrupted after batch {}/{})", r.batches, batches_);
+        if (history.interrupted) line += fmt::format("  (interrupted after batch {}/{})", r.batches, batches_);
         fmt::print(out_, "{}{}\n", mode_ == Progress::bar ? "\r" : "", line + (mode_ == Progress::bar ? "\x1b[K" : ""));
         std::fflush(out_);
     }
@@ -134,7 +137,6 @@ private:
     std::FILE* out_;
     Progress mode_;
     std::size_t epochs_, batches_;
-    std::string validation_;
     Clock::time_point epoch_start_, last_draw_;
 };
 
@@ -233,6 +235,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     double best = std::numeric_limits<double>::infinity();  // for patience, which counts only min_delta gains
     std::size_t epochs_without_improvement = 0;
     double lowest = std::numeric_limits<double>::infinity();
+    const std::string watched_set = options.validation ? history.validation_name : "train";
     std::vector<Var> state = options.restore_best ? model_state(model) : std::vector<Var>{};
     std::vector<Var> best_state;
 
@@ -291,7 +294,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         }
         record.seconds = seconds_since(start);
         history.epochs.push_back(record);
-        display.epoch(record, history.interrupted);
+        display.epoch(history);
         if (!options.history_csv.empty()) history.save_csv(options.history_csv);
         if (history.interrupted) {
             display.note("interrupted: stopped after the current batch");
@@ -314,16 +317,16 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 epochs_without_improvement = 0;
             } else if (++epochs_without_improvement >= options.patience) {
                 history.stopped_early = true;
-                display.note(fmt::format("early stopping: no improvement of the {} loss for {} epochs",
-                                         options.validation ? options.validation_name : "train", options.patience));
+                display.note(fmt::format("early stopping: no improvement of the {} loss for {} epochs", watched_set,
+                                         options.patience));
                 break;
             }
         }
     }
     if (!best_state.empty()) {
         for (std::size_t i = 0; i < state.size(); ++i) state[i].copy_from(best_state[i]);
-        display.note(fmt::format("restored the weights of epoch {}, the lowest {} loss", history.best_epoch,
-                                 options.validation ? options.validation_name : "train"));
+        display.note(
+            fmt::format("restored the weights of epoch {}, the lowest {} loss", history.best_epoch, watched_set));
     }
     return history;
 }

@@ -42,6 +42,19 @@ std::string captured(std::FILE* f) {
     return out;
 }
 
+// fit with its progress display written to a file: the history and what was written.
+std::pair<xg::History, std::string> fit_showing(nn::Module& model, optim::Optimizer& optimizer,
+                                                const data::Dataset& train, xg::FitOptions options,
+                                                xg::Progress progress = xg::Progress::lines) {
+    std::FILE* out = std::tmpfile();
+    options.output = out;
+    options.progress = progress;
+    xg::History history = xg::fit(model, optimizer, train, options);
+    std::string text = captured(out);
+    std::fclose(out);
+    return {std::move(history), std::move(text)};
+}
+
 }  // namespace
 
 TEST_CASE("fit learns three spirals to 95% training accuracy and two moons to 95% validation accuracy") {
@@ -251,7 +264,7 @@ TEST_CASE("Ctrl-C stops after the current batch and the history is still written
         if (b.epoch == 2 && b.batch == 3) std::raise(SIGINT);
         if (b.epoch == 2 && b.batch > 3) ++after_signal;
     };
-    const xg::History h = xg::fit(*model, sgd, blobs, options);
+    const auto [h, text] = fit_showing(*model, sgd, blobs, options);
     CHECK(h.interrupted);
     REQUIRE(h.epochs.size() == 2);
     CHECK(h.epochs[1].batches == 4);
@@ -259,10 +272,42 @@ TEST_CASE("Ctrl-C stops after the current batch and the history is still written
     CHECK(std::isnan(h.epochs[1].validation_loss));
     const std::string csv = read(dir / "history.csv");
     CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+    CHECK(text.find(" s  (interrupted after batch 4/10)\ninterrupted: stopped after the current batch\n") !=
+          std::string::npos);
     // fit put the previous handler back.
     struct sigaction after {};
     sigaction(SIGINT, nullptr, &after);
     CHECK((after.sa_handler == before.sa_handler));
+}
+
+TEST_CASE("validation_name: fit records it in the history, and the progress lines, notes and CSV say it") {
+    xg::Generator g(23);
+    const data::Split split = data::random_split(data::make_blobs(60, 2, 2, g), 0.5, g);
+    auto model = mlp(2, 4, 2, 24);
+    optim::SGD frozen(model->parameters(), {.lr = 0.0});
+    // Nothing improves after the first epoch, so patience 2 stops after epoch 3 and restore_best goes back to 1.
+    const auto run = [&](const data::Dataset* validation) {
+        xg::FitOptions options = quiet(10, 10);
+        options.loader.shuffle = false;  // the same batches every epoch: the training loss repeats to the bit
+        options.validation = validation;
+        options.validation_name = "test";
+        options.patience = 2;
+        options.restore_best = true;
+        auto [h, text] = fit_showing(*model, frozen, split.train, options);
+        CHECK(h.validation_name == "test");
+        CHECK(h.csv().starts_with("epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n"));
+        CHECK(h.epochs.size() == 3);
+        CHECK(h.best_epoch == 1);
+        return text;
+    };
+    const std::string watched = run(&split.test);
+    CHECK(watched.find("  test_loss ") != std::string::npos);
+    CHECK(watched.find(" s\nearly stopping: no improvement of the test loss for 2 epochs\n"
+                       "restored the weights of epoch 1, the lowest test loss\n") != std::string::npos);
+    const std::string unwatched = run(nullptr);
+    CHECK(unwatched.find("test_") == std::string::npos);
+    CHECK(unwatched.find(" s\nearly stopping: no improvement of the train loss for 2 epochs\n"
+                         "restored the weights of epoch 1, the lowest train loss\n") != std::string::npos);
 }
 
 TEST_CASE("progress: one line per epoch, or a live bar") {
@@ -273,24 +318,14 @@ TEST_CASE("progress: one line per epoch, or a live bar") {
     xg::FitOptions options = quiet(2, 10);
     options.validation = &split.test;
     options.validation_name = "test";
-    std::FILE* lines = std::tmpfile();
-    options.output = lines;
-    options.progress = xg::Progress::lines;
-    const xg::History h = xg::fit(*model, sgd, split.train, options);
-    const std::string text = captured(lines);
-    std::fclose(lines);
+    const auto [h, text] = fit_showing(*model, sgd, split.train, options);
     CHECK(text.starts_with(fmt::format("epoch 1/2  lr 0.1  loss {:.4f}  acc {:.4f}  test_loss {:.4f}  test_acc {:.4f}  ",
                                        h.epochs[0].train_loss, h.epochs[0].train_accuracy,
                                        h.epochs[0].validation_loss, h.epochs[0].validation_accuracy)));
     CHECK(std::count(text.begin(), text.end(), '\n') == 2);
     CHECK(text.find('\r') == std::string::npos);
 
-    std::FILE* bar = std::tmpfile();
-    options.output = bar;
-    options.progress = xg::Progress::bar;
-    xg::fit(*model, sgd, split.train, options);
-    const std::string drawn = captured(bar);
-    std::fclose(bar);
+    const std::string drawn = fit_showing(*model, sgd, split.train, options, xg::Progress::bar).second;
     CHECK(drawn.find("\repoch 1/2 [") != std::string::npos);
     CHECK(drawn.find("] 3/3 ") != std::string::npos);
     CHECK(drawn.find("batch/s ETA") != std::string::npos);

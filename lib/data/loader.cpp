@@ -1,0 +1,59 @@
+// The DataLoader: a dataset served in mini-batches, in a fresh seeded order every epoch.
+#include <xgrad/data.hpp>
+#include <xgrad/errors.hpp>
+
+#include "data/dataset.hpp"
+
+#include <algorithm>
+
+namespace xg::data {
+
+namespace {
+
+// The batch's array to fill: the previous one if nobody else holds it and it has the right shape.
+float* reuse_or_allocate(Var& batch, const xt::xarray<float>& source, std::size_t rows) {
+    const Shape shape = with_rows(source.shape(), rows);
+    if (!batch.defined() || batch.use_count() != 1 || batch.shape() != shape)
+        batch = Var(xt::xarray<float>::from_shape(shape));
+    return batch.mutable_value<float>().data();
+}
+
+}  // namespace
+
+DataLoader::DataLoader(const Dataset& data, DataLoaderOptions options)
+    : data_(data), options_(options), generator_(options.seed) {
+    if (options_.batch_size == 0) throw DataError("DataLoader: batch_size must be positive");
+    check_same_rows("DataLoader", data_);
+    order_.resize(data_.size());
+    for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+}
+
+std::size_t DataLoader::size() const {
+    const std::size_t n = data_.size(), b = options_.batch_size;
+    return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+DataLoader::Iterator DataLoader::begin() {
+    if (options_.shuffle) order_ = permutation(data_.size(), generator_);
+    if (size() > 0) gather(0);
+    return Iterator(this, 0);
+}
+
+DataLoader::Iterator& DataLoader::Iterator::operator++() {
+    if (++index_ < loader_->size()) loader_->gather(index_);
+    return *this;
+}
+
+void DataLoader::gather(std::size_t batch_index) {
+    const std::size_t first = batch_index * options_.batch_size;
+    const std::size_t rows = std::min(options_.batch_size, data_.size() - first);
+    const std::size_t* indices = order_.data() + first;
+    gather_rows(data_.inputs, indices, rows, reuse_or_allocate(batch_.inputs, data_.inputs, rows));
+    if (data_.targets.dimension() != 0)
+        gather_rows(data_.targets, indices, rows, reuse_or_allocate(batch_.targets, data_.targets, rows));
+    batch_.labels.clear();
+    if (!data_.labels.empty())
+        for (std::size_t i = 0; i < rows; ++i) batch_.labels.push_back(data_.labels[indices[i]]);
+}
+
+}  // namespace xg::data
