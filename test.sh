@@ -10,9 +10,9 @@ install_dependencies
 # The samples' smoke tests train on MNIST (fetched once, like demo.sh); every other suite makes its own data.
 XGRAD_MNIST_DIR=$(scripts/fetch_mnist.sh)
 export XGRAD_MNIST_DIR
-configure build --buildtype=release -Dtests=true -Dsamples=true -Dbench=true
+configure build --buildtype=release -Dtests=true -Dsamples=true -Dbench=true -Dplot=enabled
 configure build-sanitize --buildtype=debugoptimized -Doptimization=1 -Db_sanitize=address,undefined \
-    -Db_lundef=false -Dxtensor_assert=true -Dtests=true -Dsamples=false -Dbench=false
+    -Db_lundef=false -Dxtensor_assert=true -Dtests=true -Dsamples=false -Dbench=false -Dplot=enabled
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

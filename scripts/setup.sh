@@ -26,7 +26,9 @@ configure() {
     local dir=$1
     shift
     if [ -f "$dir/build.ninja" ]; then
-        meson configure "$dir" "$@" >/dev/null
+        # A directory set up before an option existed (-Dplot, -Dcpu_baseline) does not know it: reconfiguring reads
+        # meson_options.txt again. A bad value fails both, and the second says why.
+        meson configure "$dir" "$@" >/dev/null 2>&1 || meson setup --reconfigure "$dir" "$@" >/dev/null
     else
         meson setup "$dir" "$@" >/dev/null
     fi
