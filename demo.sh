@@ -7,7 +7,7 @@ source scripts/setup.sh
 
 install_dependencies
 mnist=$(scripts/fetch_mnist.sh)
-configure build --buildtype=release
+configure build --buildtype=release -Dplot=enabled
 meson compile -C build mnist_two_layer
 
 echo "== samples/mnist_two_layer.cpp: 784-50-10 ReLU network, SGD lr 0.09, batches of 100 (seed 003)"

@@ -25,11 +25,15 @@ install_dependencies() {
 configure() {
     local dir=$1
     shift
+    local log
     if [ -f "$dir/build.ninja" ]; then
-        meson configure "$dir" "$@" >/dev/null
+        # A directory set up before an option existed (-Dplot, -Dcpu_baseline) does not know it: reconfiguring reads
+        # meson_options.txt again.
+        meson configure "$dir" "$@" >/dev/null 2>&1 && return 0
+        log=$(meson setup --reconfigure "$dir" "$@" 2>&1)
     else
-        meson setup "$dir" "$@" >/dev/null
-    fi
+        log=$(meson setup "$dir" "$@" 2>&1)
+    fi || { echo "$log" >&2; return 1; }
 }
 
 # Small networks are fastest on one BLAS thread (see docs/performance.md).

@@ -1,6 +1,12 @@
 #pragma once
 // Plots of what training produces, drawn with PLplot. The file name's extension picks the format: .svg (always
 // there) or .png (needs Debian's plplot-driver-cairo). Files are written atomically: whole or not at all.
+// Part of libxgrad only when it was built with PLplot (-Dplot, see README).
+#include <xgrad/config.hpp>
+#if !XGRAD_HAS_PLOT
+#error "this xgrad was built without plots (-Dplot=disabled, or PLplot missing): reconfigure it with -Dplot=enabled"
+#endif
+
 #include <xgrad/data.hpp>
 #include <xgrad/lr_finder.hpp>
 #include <xgrad/metrics.hpp>

@@ -1,5 +1,7 @@
 #pragma once
 // xg::Var: a value (an xtensor array, float32 or float64) that remembers how it was computed.
+// First: it refuses flags under which xt::xarray would not be the type libxgrad was compiled with.
+#include <xgrad/config.hpp>
 #include <xtensor/xarray.hpp>
 
 #include <cstddef>

@@ -1,5 +1,7 @@
 #pragma once
-// Everything a user of xgrad needs.
+// Everything a user of xgrad needs: plots too when this build of xgrad has them (XGRAD_HAS_PLOT).
+#include <xgrad/config.hpp>
+
 #include <xgrad/autograd.hpp>
 #include <xgrad/checkpoint.hpp>
 #include <xgrad/data.hpp>
@@ -13,9 +15,12 @@
 #include <xgrad/nn.hpp>
 #include <xgrad/ops.hpp>
 #include <xgrad/optim.hpp>
-#include <xgrad/plot.hpp>
 #include <xgrad/random.hpp>
 #include <xgrad/regularization.hpp>
 #include <xgrad/schedule.hpp>
 #include <xgrad/train.hpp>
 #include <xgrad/var.hpp>
+
+#if XGRAD_HAS_PLOT
+#include <xgrad/plot.hpp>
+#endif

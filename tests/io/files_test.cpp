@@ -119,6 +119,7 @@ TEST_CASE("a save that cannot be written whole fails, names the file, and leaves
               .starts_with("save_npz: '" + checkpoint + "': cannot write ("));
     CHECK(read_file(checkpoint) == old_checkpoint);
 
+#if XGRAD_HAS_PLOT
     const std::string plot = dir / "curve.svg";
     xg::plot::line_chart({{"short", {0, 1}, {0, 1}}}, plot);
     const std::string old_plot = read_file(plot);
@@ -129,6 +130,7 @@ TEST_CASE("a save that cannot be written whole fails, names the file, and leaves
     CHECK(message.starts_with("line_chart: '" + plot + "': cannot write ("));
     CHECK(message.ends_with("bytes left): File too large"));
     CHECK(read_file(plot) == old_plot);
+#endif
 
     xg::History history;
     history.epochs.resize(200);
@@ -137,5 +139,7 @@ TEST_CASE("a save that cannot be written whole fails, names the file, and leaves
     CHECK(failure_under_file_size_limit(64, [&] { history.save_csv(csv); })
               .starts_with("History::save_csv: '" + csv + "': cannot write ("));
     CHECK(read_file(csv) == "epoch\n");
-    CHECK(dir.files() == std::vector<std::string>{"curve.svg", "history.csv", "model.npz"});
+    std::vector<std::string> written{"history.csv", "model.npz"};
+    if (XGRAD_HAS_PLOT) written.insert(written.begin(), "curve.svg");
+    CHECK(dir.files() == written);
 }

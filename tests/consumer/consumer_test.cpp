@@ -1,0 +1,79 @@
+// An outside program against an xgrad built without PLplot: it trains through the installed headers and library,
+// and checks that nothing of PLplot came along (not in the headers, the pkg-config file or the loaded libraries).
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <xgrad/xgrad.hpp>
+
+#include <doctest/doctest.h>
+#include <link.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string installed(const char* variable) {
+    const char* value = std::getenv(variable);
+    REQUIRE_MESSAGE(value, variable, " is not set: run this through meson test");
+    return value;
+}
+
+std::vector<std::string> loaded_libraries() {
+    std::vector<std::string> paths;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void* out) {
+            if (info->dlpi_name && *info->dlpi_name)
+                static_cast<std::vector<std::string>*>(out)->push_back(info->dlpi_name);
+            return 0;
+        },
+        &paths);
+    return paths;
+}
+
+}  // namespace
+
+TEST_CASE("fit learns y = 3x - 1 with the engine alone") {
+    xg::Generator generator(7);
+    xg::data::Dataset line;
+    line.inputs = xg::rand({64, 1}, generator, xg::Dtype::float32, -1.0, 1.0).value<float>();
+    line.targets = 3.0f * line.inputs - 1.0f;
+    xg::nn::Linear model(1, 1, generator);
+    xg::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+    xg::FitOptions options;
+    options.epochs = 100;
+    options.loader.batch_size = 16;
+    options.progress = xg::Progress::none;
+    const xg::History history = xg::fit(model, sgd, line, options);
+    CHECK(history.epochs.back().train_loss < 1e-6);
+    CHECK(model.weight.item() == doctest::Approx(3.0).epsilon(1e-3));
+    CHECK(model.bias.item() == doctest::Approx(-1.0).epsilon(1e-3));
+}
+
+TEST_CASE("this xgrad has no plots, and nothing of PLplot comes with it") {
+    CHECK(XGRAD_HAS_PLOT == 0);
+    const fs::path include = installed("XGRAD_INCLUDEDIR"), lib = installed("XGRAD_LIBDIR");
+    CHECK(fs::exists(include / "xgrad" / "config.hpp"));
+    CHECK(!fs::exists(include / "xgrad" / "plot.hpp"));
+
+    std::ifstream pc(lib / "pkgconfig" / "xgrad.pc");
+    const std::string pkg_config{std::istreambuf_iterator<char>(pc), {}};
+    REQUIRE(!pkg_config.empty());
+    CHECK(pkg_config.find("plplot") == std::string::npos);
+    // The flags the library was compiled with, which every user's translation unit must share.
+    CHECK(pkg_config.find("-DXTENSOR_USE_XSIMD -march=") != std::string::npos);
+
+    bool found_xgrad = false;
+    for (const std::string& path : loaded_libraries()) {
+        INFO(path);
+        CHECK(path.find("plplot") == std::string::npos);
+        if (fs::path(path).filename().string().starts_with("libxgrad.so")) {
+            found_xgrad = true;
+            CHECK(fs::equivalent(fs::path(path).parent_path(), lib));
+        }
+    }
+    CHECK(found_xgrad);
+}
