@@ -3,8 +3,6 @@
 #include "ops/kernels.hpp"
 #include "support/element_count.hpp"
 
-#include <algorithm>
-
 namespace xg {
 
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
@@ -35,15 +33,22 @@ std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b) {
     return same_dtype(a, b);
 }
 
+Dtype common_dtype(Dtype a, Dtype b) {
+    return a == Dtype::float64 || b == Dtype::float64 ? Dtype::float64 : Dtype::float32;
+}
+
 std::vector<Var> in_common_dtype(std::vector<Var> xs) {
-    const bool any64 = std::any_of(xs.begin(), xs.end(), [](const Var& x) { return x.dtype() == Dtype::float64; });
-    for (Var& x : xs) x = x.to(any64 ? Dtype::float64 : Dtype::float32);
+    Dtype dtype = xs.front().dtype();
+    for (const Var& x : xs) dtype = common_dtype(dtype, x.dtype());
+    for (Var& x : xs) x = x.to(dtype);
     return xs;
 }
 
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b) {
-    std::vector<Var> both = in_common_dtype({a, b});
-    return {std::move(both[0]), std::move(both[1])};
+    // Every binary op comes here: the common case costs one comparison, no allocation.
+    if (a.dtype() == b.dtype()) return {a, b};
+    const Dtype dtype = common_dtype(a.dtype(), b.dtype());
+    return {a.to(dtype), b.to(dtype)};
 }
 
 Var sum_to(const Var& x, const Shape& shape) {

@@ -30,8 +30,9 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
 /// Whether numpy broadcasting stretches `from` to exactly `to`.
 bool broadcasts_to(const Shape& from, const Shape& to);
 
-/// The operands in one dtype, through the differentiable `to`: float64 when any is float64, as PyTorch promotes.
-/// Every op that takes several variables computes in that dtype.
+/// The dtype an op on a and b computes in: float64 when either is, as PyTorch promotes.
+Dtype common_dtype(Dtype a, Dtype b);
+/// The operands (at least one) in their common dtype, through the differentiable `to`.
 std::vector<Var> in_common_dtype(std::vector<Var> xs);
 /// in_common_dtype of two.
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b);
