@@ -13,12 +13,21 @@ namespace xg {
 std::string to_string(const Var& x) {
     if (!x.defined()) return "Var(undefined)";
     std::ostringstream out;
-    out << "Var(shape=" << to_string(x.shape()) << ", " << dtype_name(x.dtype());
+    // A scalar is one line, its value first, as PyTorch prints tensor(3.5000, requires_grad=True).
+    const bool scalar = x.dim() == 0;
+    if (scalar)
+        out << "Var(" << visit(tensor_of(x), [](const auto& a) { return fmt::format("{}", *a.data()); });
+    else
+        out << "Var(shape=" << to_string(x.shape());
+    out << ", " << dtype_name(x.dtype());
     if (!x.is_leaf()) out << ", op=" << x.op();
     if (!x.name().empty()) out << ", name=" << x.name();
     if (x.requires_grad()) out << ", requires_grad";
-    out << ")\n";
-    visit(tensor_of(x), [&](const auto& a) { out << a; });
+    out << ")";
+    if (!scalar) {
+        out << "\n";
+        visit(tensor_of(x), [&](const auto& a) { out << a; });
+    }
     return out.str();
 }
 

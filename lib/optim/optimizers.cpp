@@ -55,9 +55,11 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr
         for (std::size_t i = 0; i < groups[g].params.size(); ++i) {
             const Var& p = groups[g].params[i];
             if (!p.defined()) throw Error(fmt::format("{}: parameter {} of group {} is undefined", name, i, g));
-            if (!p.is_leaf() || !p.requires_grad())
-                throw Error(fmt::format("{}: parameter {} of group {} (shape {}) must be a leaf that requires grad",
-                                        name, i, g, to_string(p.shape())));
+            // A frozen leaf (requires_grad false) is welcome and skipped by step, as in PyTorch.
+            if (!p.is_leaf())
+                throw Error(fmt::format("{}: parameter {} of group {} (shape {}) is the output of '{}'; only leaves "
+                                        "can be optimized",
+                                        name, i, g, to_string(p.shape()), p.op()));
         }
         Group group{std::move(groups[g].params), groups[g].lr.value_or(lr), groups[g].weight_decay.value_or(weight_decay)};
         require_non_negative(name, "lr", group.lr);
@@ -76,6 +78,8 @@ void Optimizer::step() {
     for (std::size_t g = 0; g < groups_.size(); ++g)
         for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
             Var& param = groups_[g].params[i];
+            // Frozen: it keeps its value and its state, even with a .grad left from before it was frozen.
+            if (!param.requires_grad()) continue;
             Var grad = param.grad();
             if (!grad.defined()) continue;
             Slot& slot = slots_[g][i];

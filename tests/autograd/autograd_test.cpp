@@ -3,6 +3,7 @@
 #include "check.hpp"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 using xg::Var;
@@ -153,6 +154,16 @@ TEST_CASE("fmt and ostream print shape, dtype and values") {
     CHECK(fmt::format("{}", x * 2.0).find("op=mul") != std::string::npos);
     CHECK(xg::to_string(xg::Shape{3}) == "(3,)");
     CHECK(xg::to_string(xg::Shape{}) == "()");
+    // A scalar is one line, its value first; float32 prints its shortest form, not the double's digits.
+    CHECK(fmt::format("{}", Var(1.1, true, xg::Dtype::float32)) == "Var(1.1, float32, requires_grad)");
+    const Var product = Var(3.5, true) * Var(2.0);
+    CHECK(fmt::format("{}", product) == "Var(7, float64, op=mul, requires_grad)");
+    std::ostringstream stream;
+    stream << Var(-0.25);
+    CHECK(stream.str() == "Var(-0.25, float64)");
+    CHECK(fmt::format("{}", Var()) == "Var(undefined)");
+    CHECK_THROWS_WITH_AS(fmt::format(fmt::runtime("{:>30}"), x), "xg::Var takes no format spec: use \"{}\"",
+                         fmt::format_error);
 }
 
 TEST_CASE("visit_value and to_vector read either dtype; visit_mutable_value writes in place") {

@@ -200,7 +200,36 @@ TEST_CASE("optimizer settings are checked") {
     CHECK_THROWS_WITH_AS(optim::Adam(f.params(), {.betas = {0.9, 1.0}}),
                          "Adam: betas.second must be in [0, 1), got 1", xg::Error);
     CHECK_THROWS_WITH_AS(optim::SGD(std::vector<Var>{f.x * 2.0}),
-                         "SGD: parameter 0 of group 0 (shape ()) must be a leaf that requires grad", xg::Error);
+                         "SGD: parameter 0 of group 0 (shape ()) is the output of 'mul_scalar'; only leaves can be "
+                         "optimized",
+                         xg::Error);
+}
+
+TEST_CASE("frozen parameters do not move, whether frozen before or after the optimizer was built") {
+    // PyTorch's rule: the optimizer takes them, and step skips a parameter that requires no grad.
+    Var frozen_first(xt::xarray<double>{1.0, -2.0});
+    Var trained(xt::xarray<double>{3.0}, true);
+    Var frozen_later(xt::xarray<double>{0.5}, true);
+    optim::Adam adam({frozen_first, trained, frozen_later}, {.lr = 0.1});
+    const auto loss = [&] { return xg::sum(frozen_first * frozen_first) + xg::sum(trained * trained) +
+                                   xg::sum(frozen_later * frozen_later); };
+    loss().backward();
+    adam.step();
+    CHECK(frozen_first.value<double>() == xt::xarray<double>{1.0, -2.0});
+    CHECK_FALSE(frozen_first.grad().defined());
+    // Adam's first step moves by lr·g/(|g| + eps), lr·sign(g) to within eps/|g|.
+    CHECK(trained.value<double>()(0) == doctest::Approx(2.9).epsilon(1e-8));
+    CHECK(frozen_later.value<double>()(0) == doctest::Approx(0.4).epsilon(1e-8));
+
+    // Frozen after a step, its old .grad still there and Adam's moments non-zero: they would move it; it must not.
+    frozen_later.set_requires_grad(false);
+    const double kept = frozen_later.value<double>()(0);
+    CHECK(frozen_later.grad().defined());
+    adam.zero_grad();
+    loss().backward();
+    adam.step();
+    CHECK(frozen_later.value<double>()(0) == kept);
+    CHECK(trained.value<double>()(0) < 2.9);
 }
 
 TEST_CASE("gradient clipping by global norm and by value") {
