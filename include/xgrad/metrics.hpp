@@ -9,8 +9,10 @@
 
 namespace xg::metrics {
 
-/// The highest-scoring column of each row of (N, C) scores; for (N, 1) or (N,) scores (one logit per row),
-/// 1 where the score is above `threshold` (0 for logits), else 0.
+/// The highest-scoring column of each row of (N, C) scores, the first of equal ones (as torch.argmax); for (N, 1)
+/// or (N,) scores (one logit per row), 1 where the score is strictly above `threshold` (0 for logits), else 0: a
+/// score equal to the threshold is 0, as `logit > 0` is. (roc_curve's thresholds count a score equal to them
+/// as positive, as scikit-learn's do.)
 std::vector<std::size_t> predictions(const Var& scores, double threshold = 0.0);
 /// Fraction of predictions equal to the labels. Throws ShapeError when the lengths differ or are zero.
 double accuracy(const std::vector<std::size_t>& predicted, const std::vector<std::size_t>& labels);

@@ -103,7 +103,8 @@ struct FitOptions {
     std::size_t evaluation_batch_size = 1000;
     Progress progress = Progress::automatic;
     std::FILE* output = stdout;
-    /// Written after every epoch (and when the run stops) when not empty.
+    /// When not empty: its header is written before training starts (a path that cannot be written fails at once),
+    /// the whole history after every epoch (and when the run stops).
     std::string history_csv;
     std::function<void(const BatchEnd&)> on_batch_end;
     /// Called after every epoch; returning false stops the run.

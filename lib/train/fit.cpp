@@ -230,6 +230,9 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
 
     History history;
     history.validation_name = options.validation_name;
+    // The CSV starts as its header, as Keras's CSVLogger does: a path that cannot be written fails here, before any
+    // training, not after the first epoch with its history lost.
+    if (!options.history_csv.empty()) history.save_csv(options.history_csv);
     Display display(options, loader.size());
     InterruptGuard interrupt;
     double best = std::numeric_limits<double>::infinity();  // for patience, which counts only min_delta gains

@@ -67,6 +67,11 @@ TEST_CASE("accuracy, predictions and top-k from scores") {
     const Var logits = xg::reshape(Var(xt::xarray<double>{2.0, -1.0, 0.5}), {3, 1});
     CHECK(metrics::predictions(logits) == std::vector<std::size_t>{1, 0, 1});
     CHECK(metrics::predictions(xg::sigmoid(logits), 0.5) == std::vector<std::size_t>{1, 0, 1});
+    // Ties: the first of equal columns; a score equal to the threshold is not above it.
+    CHECK(metrics::predictions(Var(xt::xarray<double>{{0.5, 0.5, 0.1}, {0.2, 0.4, 0.4}})) ==
+          std::vector<std::size_t>{0, 1});
+    CHECK(metrics::predictions(Var(xt::xarray<double>{0.0, 0.5, -0.0})) == std::vector<std::size_t>{0, 1, 0});
+    CHECK(metrics::predictions(Var(xt::xarray<double>{0.5, 0.75}), 0.5) == std::vector<std::size_t>{0, 1});
     CHECK(error_message([&] { metrics::accuracy(std::vector<std::size_t>{1, 2}, std::vector<std::size_t>{1}); }) == "accuracy: 2 predictions but 1 labels");
     CHECK(error_message([&] { metrics::top_k_accuracy(scores, {0, 0, 0}, 4); }) ==
           "top_k_accuracy: k = 4 must be in [1, 3] for 3 classes");

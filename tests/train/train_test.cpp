@@ -109,6 +109,34 @@ TEST_CASE("evaluate and predict agree with the ops computed by hand") {
     CHECK(std::isnan(r.accuracy));
 }
 
+TEST_CASE("a history_csv that cannot be written fails before training; the header is there from the start") {
+    TempDir dir;
+    xg::Generator g(8);
+    const data::Dataset sine = data::make_sine(40, g);
+    auto model = mlp(1, 4, 1, 9);
+    const xt::xarray<float> initial = model->parameters().front().value<float>();
+    optim::SGD sgd(model->parameters(), {.lr = 0.05});
+    xg::FitOptions options = quiet(2, 20);
+    options.history_csv = dir / "missing/history.csv";
+    std::size_t batches = 0;
+    options.on_batch_end = [&](const xg::BatchEnd&) { ++batches; };
+    CHECK(check::error_message([&] { xg::fit(*model, sgd, sine, options); }) ==
+          "History::save_csv: '" + options.history_csv +
+              "': cannot create a temporary file next to it: No such file or directory");
+    CHECK(batches == 0);
+    CHECK(model->parameters().front().value<float>() == initial);
+
+    options.history_csv = dir / "history.csv";
+    std::string during_first_epoch;
+    options.on_batch_end = [&](const xg::BatchEnd& b) {
+        if (b.epoch == 1 && b.batch == 0) during_first_epoch = read(options.history_csv);
+    };
+    xg::fit(*model, sgd, sine, options);
+    CHECK(during_first_epoch == "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n");
+    const std::string csv = read(options.history_csv);
+    CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+}
+
 TEST_CASE("the history's CSV: one line per epoch, empty fields for what was not measured") {
     TempDir dir;
     xg::Generator g(8);
