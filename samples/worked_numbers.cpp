@@ -490,7 +490,8 @@ int run(int argc, char** argv) {
 
     {
         table.group("12. Binary metrics from a confusion matrix", seed000, "lines 1-75");
-        std::vector<std::size_t> labels, predicted;
+        std::vector<std::size_t> labels;
+        xg::metrics::Predictions predicted;
         const auto add = [&](std::size_t label, std::size_t prediction, std::size_t count) {
             labels.insert(labels.end(), count, label);
             predicted.insert(predicted.end(), count, prediction);

@@ -18,20 +18,24 @@ std::ostream& operator<<(std::ostream& out, const Var& x);
 /// The graph that produced `root`, as Graphviz DOT: one box per leaf, one ellipse per op, with shapes.
 std::string to_dot(const Var& root);
 
-}  // namespace xg
-
-/// `fmt::print("{}", x)`. No format spec: the text is copied as it is, so that fmt's fill-and-width parser, which
-/// g++ 12 warns about (-Wstringop-overflow) in every file that instantiates it, never is.
-template <>
-struct fmt::formatter<xg::Var> {
+/// The fmt formatter of a type printed as xg::to_string(value) gives it. It takes no format spec: the text is copied
+/// as it is, so that fmt's fill-and-width parser, which g++ 12 warns about (-Wstringop-overflow) in every file that
+/// instantiates it, never is.
+template <class T>
+struct ToStringFormatter {
     constexpr auto parse(fmt::format_parse_context& context) {
         if (context.begin() != context.end() && *context.begin() != '}')
-            throw fmt::format_error("xg::Var takes no format spec: use \"{}\"");
+            throw fmt::format_error("xgrad's types take no format spec: use \"{}\"");
         return context.begin();
     }
     template <class Context>
-    auto format(const xg::Var& x, Context& context) const {
-        const std::string text = xg::to_string(x);
+    auto format(const T& value, Context& context) const {
+        const std::string text = to_string(value);
         return std::copy(text.begin(), text.end(), context.out());
     }
 };
+}  // namespace xg
+
+/// `fmt::print("{}", x)`.
+template <>
+struct fmt::formatter<xg::Var> : xg::ToStringFormatter<xg::Var> {};

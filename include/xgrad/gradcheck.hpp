@@ -1,10 +1,12 @@
 #pragma once
 // Gradient checking: analytic gradients from the tape against central finite differences.
+#include <xgrad/format.hpp>
 #include <xgrad/var.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -49,4 +51,12 @@ struct GradcheckReport {
 GradcheckReport gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Var>& inputs,
                           GradcheckOptions options = {});
 
+/// report.to_string(), for fmt and streams.
+std::string to_string(const GradcheckReport& report);
+std::ostream& operator<<(std::ostream& out, const GradcheckReport& report);
+
 }  // namespace xg
+
+/// `fmt::print("{}", report)`.
+template <>
+struct fmt::formatter<xg::GradcheckReport> : xg::ToStringFormatter<xg::GradcheckReport> {};

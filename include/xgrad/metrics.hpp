@@ -5,17 +5,27 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace xg::metrics {
+
+/// Class indices a classifier predicted, one per row: what predictions() returns, and a type of its own so that
+/// the metrics taking (predicted, labels) cannot take them swapped (`accuracy(labels, predicted)` does not
+/// compile, where two plain vectors would silently transpose a confusion matrix). It is a vector of indices in
+/// everything else; wrap indices from elsewhere explicitly: `Predictions(indices)`.
+struct Predictions : std::vector<std::size_t> {
+    using std::vector<std::size_t>::vector;
+    explicit Predictions(std::vector<std::size_t> classes) : std::vector<std::size_t>(std::move(classes)) {}
+};
 
 /// The highest-scoring column of each row of (N, C) scores, the first of equal ones (as torch.argmax); for (N, 1)
 /// or (N,) scores (one logit per row), 1 where the score is strictly above `threshold` (0 for logits), else 0: a
 /// score equal to the threshold is 0, as `logit > 0` is. (roc_curve's thresholds count a score equal to them
 /// as positive, as scikit-learn's do.)
-std::vector<std::size_t> predictions(const Var& scores, double threshold = 0.0);
+Predictions predictions(const Var& scores, double threshold = 0.0);
 /// Fraction of predictions equal to the labels. Throws ShapeError when the lengths differ or are zero.
-double accuracy(const std::vector<std::size_t>& predicted, const std::vector<std::size_t>& labels);
+double accuracy(const Predictions& predicted, const std::vector<std::size_t>& labels);
 /// accuracy(predictions(scores), labels).
 double accuracy(const Var& scores, const std::vector<std::size_t>& labels);
 /// Fraction of rows whose label is among the k highest scores of (N, C) scores (ties count in the label's favour
@@ -31,11 +41,11 @@ class ConfusionMatrix {
 public:
     explicit ConfusionMatrix(std::size_t classes);
     /// Counts predictions against labels; classes = 0 means one more than the largest class seen.
-    ConfusionMatrix(const std::vector<std::size_t>& predicted, const std::vector<std::size_t>& labels,
-                    std::size_t classes = 0);
+    ConfusionMatrix(const Predictions& predicted, const std::vector<std::size_t>& labels, std::size_t classes = 0);
     /// The two-class matrix with these counts (class 1 is positive).
     static ConfusionMatrix binary(std::size_t tp, std::size_t fn, std::size_t fp, std::size_t tn);
 
+    /// Counts one row: true class `label` predicted as `predicted` (the matrix's row and column, as count's).
     void add(std::size_t label, std::size_t predicted);
     std::size_t classes() const { return classes_; }
     std::size_t count(std::size_t label, std::size_t predicted) const;

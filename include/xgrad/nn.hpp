@@ -48,6 +48,10 @@ public:
 
     /// Zeroes the gradient of every parameter.
     void zero_grad();
+    /// Converts every parameter and buffer of this module and its children to `dtype`, in place (the handles
+    /// modules and users hold stay valid), with any accumulated gradient, like PyTorch's Module::to. Build the
+    /// optimizer after converting: one built before keeps state in the old dtype.
+    void to(Dtype dtype);
 
 protected:
     /// Registers a parameter (made to require grad) and returns it.

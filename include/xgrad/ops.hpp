@@ -1,7 +1,8 @@
 #pragma once
 // Differentiable operations on xg::Var. Each is recorded on the tape when grad mode is on and an input
-// requires grad. Binary elementwise ops broadcast like numpy and promote float32 with float64 to float64;
-// their gradients are summed back to each input's shape. docs/ops.md lists each op with its math and VJP.
+// requires grad. Binary elementwise ops broadcast like numpy and promote float32 with float64 to float64, except
+// that a 0-d operand does not promote one with dimensions (PyTorch's rule: x32 * Var(2.0) stays float32); their
+// gradients are summed back to each input's shape. docs/ops.md lists each op with its math and VJP.
 #include <xgrad/var.hpp>
 
 #include <cstddef>
@@ -71,6 +72,9 @@ Var broadcast_to(const Var& x, const Shape& shape);
 Var concat(const std::vector<Var>& xs, std::ptrdiff_t axis = 0);
 /// Elements begin..end-1 along `axis` (Python's x[..., begin:end, ...]).
 Var slice(const Var& x, std::ptrdiff_t axis, std::size_t begin, std::size_t end);
+/// Entry `index` of `axis`, that axis removed (PyTorch's select; x[i] is select(x, 0, i)); a negative index counts
+/// from the end.
+Var select(const Var& x, std::ptrdiff_t axis, std::ptrdiff_t index);
 /// Rows (entries of axis 0) in the given order, repeats allowed: how mini-batches are gathered.
 Var select_rows(const Var& x, const std::vector<std::size_t>& rows);
 

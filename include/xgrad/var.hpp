@@ -81,6 +81,9 @@ public:
     }
     /// The single element of a one-element variable, as double.
     double item() const;
+    /// Entry i along the first axis, that axis removed: x[i][j].item() reads one element of a matrix. Differentiable
+    /// (it is xg::select(x, 0, i)); a negative i counts from the end, as in PyTorch.
+    Var operator[](std::ptrdiff_t i) const;
 
     bool requires_grad() const;
     /// Marks a leaf as a parameter whose gradient backward should compute. Throws GraphError on non-leaves.
@@ -103,6 +106,10 @@ public:
     /// PyTorch's copy_ under no_grad: for restoring parameters and buffers. Records nothing. The result of an op
     /// cannot be overwritten (GraphError); a graph that saved this leaf's value sees the new one.
     Var& copy_from(const Var& source);
+    /// Replaces this leaf's value with a copy of `source`'s, whose shape and dtype may differ (PyTorch's set_data):
+    /// every handle to this leaf sees the new value, which is how Module::to converts parameters in place. The
+    /// .grad is left as it was; the result of an op cannot be replaced (GraphError).
+    Var& set_data(const Var& source);
     /// This variable converted to `dtype` (differentiable; returns *this when the dtype already matches).
     Var to(Dtype dtype) const;
 

@@ -15,6 +15,7 @@
 #include <xgrad/nn.hpp>
 #include <xgrad/ops.hpp>
 #include <xgrad/optim.hpp>
+#include <xgrad/primitive.hpp>
 #include <xgrad/random.hpp>
 #include <xgrad/regularization.hpp>
 #include <xgrad/schedule.hpp>

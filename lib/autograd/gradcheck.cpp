@@ -134,4 +134,8 @@ std::string GradcheckReport::to_string() const {
     return out;
 }
 
+std::string to_string(const GradcheckReport& report) { return report.to_string(); }
+
+std::ostream& operator<<(std::ostream& out, const GradcheckReport& report) { return out << report.to_string(); }
+
 }  // namespace xg

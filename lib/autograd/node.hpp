@@ -1,12 +1,13 @@
 #pragma once
 // The engine's internals, seen only by lib/autograd and lib/ops (tests/layout/layering_test.py checks it): the node
 // behind every Var, the per-thread tape, the sweep's mode, and what every op uses to compute its value and record
-// its vector-Jacobian product.
+// its vector-Jacobian product beyond the public <xgrad/primitive.hpp>.
 #include "support/checks.hpp"
 
 #include <xgrad/autograd.hpp>
 #include <xgrad/errors.hpp>
 #include <xgrad/ops.hpp>
+#include <xgrad/primitive.hpp>
 #include <xgrad/var.hpp>
 
 #include <fmt/format.h>
@@ -21,12 +22,6 @@
 #include <vector>
 
 namespace xg {
-
-using Tensor = std::variant<xt::xarray<float>, xt::xarray<double>>;
-
-class Backward;
-/// A vector-Jacobian product: reads the output gradient from the Backward and adds each input's gradient.
-using Vjp = std::function<void(Backward&)>;
 
 struct Tape;
 
@@ -103,42 +98,6 @@ struct Sweep {
     bool check_anomalies = false;
 };
 
-/// What a vjp sees: the output gradient, the op's inputs and output, and where to add input gradients.
-class Backward {
-public:
-    Backward(const Var& grad, const std::shared_ptr<Node>& node, const Sweep& sweep)
-        : grad(grad), node_(node), sweep_(sweep) {}
-
-    /// Gradient of the loss with respect to this op's output.
-    const Var& grad;
-    Var input(std::size_t i) const { return Var(node_->inputs[i]); }
-    Var output() const { return Var(node_); }
-    const Tensor& input_value(std::size_t i) const { return node_->inputs[i]->value; }
-    /// Whether input i needs a gradient at all (skip the work otherwise).
-    bool needs(std::size_t i) const { return node_->inputs[i]->requires_grad; }
-    /// True when the backward pass is itself being recorded: a vjp must then build its result only from
-    /// differentiable ops on input()/output(), not from cached constants.
-    bool create_graph() const { return sweep_.create_graph; }
-    /// Adds g to input i's gradient, first summing broadcast dimensions back to the input's shape.
-    void add(std::size_t i, Var g);
-    /// Adds op(a)·op(b) to input i's gradient, where op transposes when its flag is set. When input i is a leaf
-    /// whose .grad already has the product's shape and dtype, and the sweep neither records nor checks anomalies,
-    /// the product goes straight into that .grad (GEMM with beta = 1): no temporary the size of a weight matrix,
-    /// no second pass over it.
-    void add_product(std::size_t i, const Var& a, const Var& b, bool transpose_a, bool transpose_b);
-
-private:
-    /// The .grad array add_product may write into, or nullptr.
-    Tensor* leaf_grad(std::size_t i) const;
-
-    const std::shared_ptr<Node>& node_;
-    const Sweep& sweep_;
-};
-
-/// Wraps a computed value as the result of `op`: recorded with `vjp` when grad mode is on and some input
-/// requires grad, otherwise a plain leaf. Checks the value for NaN/Inf under anomaly mode.
-Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp);
-Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp);
 /// A constant leaf holding `value`.
 Var constant(Tensor value);
 

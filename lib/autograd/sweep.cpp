@@ -56,7 +56,28 @@ std::string released_message(const Node& node) {
 
 }  // namespace
 
+const Node& Backward::input_node(std::size_t i) const {
+    if (i >= node_->inputs.size())
+        throw Error(fmt::format("backward of '{}': there is no input {}; the op has {} input{}", node_->op, i,
+                                node_->inputs.size(), node_->inputs.size() == 1 ? "" : "s"));
+    return *node_->inputs[i];
+}
+
+Var Backward::input(std::size_t i) const {
+    input_node(i);
+    return Var(node_->inputs[i]);
+}
+
+Var Backward::output() const { return Var(node_); }
+
+const Tensor& Backward::input_value(std::size_t i) const { return input_node(i).value; }
+
+bool Backward::needs(std::size_t i) const { return input_node(i).requires_grad; }
+
+bool Backward::create_graph() const { return sweep_.create_graph; }
+
 Tensor* Backward::leaf_grad(std::size_t i) const {
+    input_node(i);
     Node& input = *node_->inputs[i];
     if (input.op != nullptr || !input.requires_grad || sweep_.leaves != Sweep::Leaves::accumulate ||
         sweep_.create_graph || sweep_.check_anomalies || !input.grad.defined() || input.grad.requires_grad())
@@ -87,8 +108,11 @@ void Backward::add_product(std::size_t i, const Var& a, const Var& b, bool trans
 }
 
 void Backward::add(std::size_t i, Var g) {
+    input_node(i);
     Node& input = *node_->inputs[i];
     if (!input.requires_grad) return;
+    require_defined(node_->op, g);
+    if (g.dtype() != dtype_of_tensor(input.value)) g = g.to(dtype_of_tensor(input.value));
     if (g.shape() != shape_of_tensor(input.value)) {
         try {
             g = sum_to(g, shape_of_tensor(input.value));

@@ -97,12 +97,16 @@ Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp 
 }
 
 Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp) {
+    if (op == nullptr || *op == '\0') throw Error("record: an op needs a name (a string literal)");
     if (anomaly_enabled) check_finite(value, op, AnomalyError::Phase::forward, "output");
-    auto node = std::make_shared<Node>(std::move(value));
     bool any = false;
-    if (grad_enabled)
-        for (const Var& x : inputs) any = any || x.node()->requires_grad;
-    if (!any) return Var(std::move(node));
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (!inputs[i].defined())
+            throw Error(fmt::format("{}: input {} is undefined (a default-constructed Var)", op, i));
+        any = any || inputs[i].node()->requires_grad;
+    }
+    auto node = std::make_shared<Node>(std::move(value));
+    if (!any || !grad_enabled) return Var(std::move(node));
     node->op = op;
     node->requires_grad = true;
     node->vjp = std::move(vjp);

@@ -71,6 +71,8 @@ double Var::item() const {
     return visit(tensor_of(*this), [](const auto& a) { return static_cast<double>(*a.data()); });
 }
 
+Var Var::operator[](std::ptrdiff_t i) const { return select(*this, 0, i); }
+
 bool Var::requires_grad() const { return defined() && node_->requires_grad; }
 bool Var::is_leaf() const { return defined() && node_->op == nullptr; }
 const char* Var::op() const { return defined() && node_->op ? node_->op : "leaf"; }
@@ -117,6 +119,16 @@ Var& Var::copy_from(const Var& source) {
             std::transform(from.begin(), from.end(), to.begin(), [](auto v) { return static_cast<T>(v); });
         });
     });
+    return *this;
+}
+
+Var& Var::set_data(const Var& source) {
+    require_defined("set_data", *this);
+    require_defined("set_data", source);
+    if (!is_leaf())
+        throw GraphError(fmt::format("set_data: the output of '{}' cannot be replaced, only a leaf", op()));
+    if (source.is_same(*this)) return *this;
+    node_->value = tensor_of(source);
     return *this;
 }
 

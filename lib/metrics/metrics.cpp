@@ -44,9 +44,9 @@ double harmonic(double precision, double recall) {
 
 }  // namespace
 
-std::vector<std::size_t> predictions(const Var& scores, double threshold) {
+Predictions predictions(const Var& scores, double threshold) {
     const Scores t = table_of("predictions", scores);
-    std::vector<std::size_t> out(t.rows);
+    Predictions out(t.rows);
     for (std::size_t r = 0; r < t.rows; ++r) {
         if (t.columns == 1) {
             out[r] = t(r, 0) > threshold ? 1 : 0;
@@ -60,7 +60,7 @@ std::vector<std::size_t> predictions(const Var& scores, double threshold) {
     return out;
 }
 
-double accuracy(const std::vector<std::size_t>& predicted, const std::vector<std::size_t>& labels) {
+double accuracy(const Predictions& predicted, const std::vector<std::size_t>& labels) {
     check_lengths("accuracy", predicted.size(), labels.size());
     std::size_t correct = 0;
     for (std::size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
@@ -96,7 +96,7 @@ ConfusionMatrix::ConfusionMatrix(std::size_t classes) : classes_(classes), count
     if (classes == 0) throw Error("ConfusionMatrix: needs at least one class");
 }
 
-ConfusionMatrix::ConfusionMatrix(const std::vector<std::size_t>& predicted, const std::vector<std::size_t>& labels,
+ConfusionMatrix::ConfusionMatrix(const Predictions& predicted, const std::vector<std::size_t>& labels,
                                  std::size_t classes)
     : classes_(0) {
     check_lengths("ConfusionMatrix", predicted.size(), labels.size());

@@ -128,6 +128,21 @@ void Module::zero_grad() {
     for (auto& [name, v] : named_parameters()) v.zero_grad();
 }
 
+void Module::to(Dtype dtype) {
+    NoGradGuard no_grad;
+    for (auto* named : {&parameters_, &buffers_})
+        for (auto& [name, v] : *named) {
+            v.set_data(v.to(dtype));
+            Var grad = v.grad();
+            if (!grad.defined()) continue;
+            if (grad.is_leaf())
+                grad.set_data(grad.to(dtype));
+            else
+                v.clear_grad();
+        }
+    for (auto& [name, child] : children_) child->to(dtype);
+}
+
 Module& Sequential::operator[](std::size_t i) const {
     if (i >= size()) throw Error(fmt::format("Sequential: index {} out of range for {} modules", i, size()));
     return *children()[i].second;

@@ -33,13 +33,21 @@ std::pair<Var, Var> prepare_binary(const char* op, const Var& a, const Var& b) {
     return same_dtype(a, b);
 }
 
-Dtype common_dtype(Dtype a, Dtype b) {
-    return a == Dtype::float64 || b == Dtype::float64 ? Dtype::float64 : Dtype::float32;
+namespace {
+// PyTorch's rule: a 0-d operand does not promote one with dimensions (both are floating point here), so
+// `x32 * Var(2.0)` stays float32; among operands of one kind, float64 wins.
+Dtype result_dtype(const std::vector<Var>& xs) {
+    bool any_dimensioned = false;
+    for (const Var& x : xs) any_dimensioned = any_dimensioned || x.dim() > 0;
+    Dtype dtype = Dtype::float32;
+    for (const Var& x : xs)
+        if ((x.dim() > 0 || !any_dimensioned) && x.dtype() == Dtype::float64) dtype = Dtype::float64;
+    return dtype;
 }
+}  // namespace
 
 std::vector<Var> in_common_dtype(std::vector<Var> xs) {
-    Dtype dtype = xs.front().dtype();
-    for (const Var& x : xs) dtype = common_dtype(dtype, x.dtype());
+    const Dtype dtype = result_dtype(xs);
     for (Var& x : xs) x = x.to(dtype);
     return xs;
 }
@@ -47,7 +55,7 @@ std::vector<Var> in_common_dtype(std::vector<Var> xs) {
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b) {
     // Every binary op comes here: the common case costs one comparison, no allocation.
     if (a.dtype() == b.dtype()) return {a, b};
-    const Dtype dtype = common_dtype(a.dtype(), b.dtype());
+    const Dtype dtype = result_dtype({a, b});
     return {a.to(dtype), b.to(dtype)};
 }
 

@@ -42,26 +42,26 @@ Var div(const Var& a0, const Var& b0) {
 
 Var neg(const Var& x) {
     require_defined("neg", x);
-    return record("neg", map_unary(x, [](const auto& a) { return -a; }), {x},
+    return record("neg", map_value(x, [](const auto& a) { return -a; }), {x},
                   [](Backward& bw) { bw.add(0, neg(bw.grad)); });
 }
 
 Var add(const Var& x, double s) {
     require_defined("add", x);
-    return record("add_scalar", map_unary(x, [s](const auto& a) { return a + static_cast<value_t<decltype(a)>>(s); }),
+    return record("add_scalar", map_value(x, [s](const auto& a) { return a + static_cast<value_t<decltype(a)>>(s); }),
                   {x}, [](Backward& bw) { bw.add(0, bw.grad); });
 }
 
 Var mul(const Var& x, double s) {
     require_defined("mul", x);
-    return record("mul_scalar", map_unary(x, [s](const auto& a) { return a * static_cast<value_t<decltype(a)>>(s); }),
+    return record("mul_scalar", map_value(x, [s](const auto& a) { return a * static_cast<value_t<decltype(a)>>(s); }),
                   {x}, [s](Backward& bw) { bw.add(0, bw.grad * s); });
 }
 
 Var pow(const Var& x, double p) {
     require_defined("pow", x);
     return record("pow_scalar",
-                  map_unary(x, [p](const auto& a) { return xt::pow(a, static_cast<value_t<decltype(a)>>(p)); }), {x},
+                  map_value(x, [p](const auto& a) { return xt::pow(a, static_cast<value_t<decltype(a)>>(p)); }), {x},
                   [p](Backward& bw) { bw.add(0, bw.grad * pow(bw.input(0), p - 1.0) * p); });
 }
 
@@ -111,33 +111,33 @@ Var minimum(const Var& a, const Var& b) {
 
 Var exp(const Var& x) {
     require_defined("exp", x);
-    return record("exp", map_unary(x, [](const auto& a) { return xt::exp(a); }), {x},
+    return record("exp", map_value(x, [](const auto& a) { return xt::exp(a); }), {x},
                   [](Backward& bw) { bw.add(0, bw.grad * bw.output()); });
 }
 
 Var log(const Var& x) {
     require_defined("log", x);
-    return record("log", map_unary(x, [](const auto& a) { return xt::log(a); }), {x},
+    return record("log", map_value(x, [](const auto& a) { return xt::log(a); }), {x},
                   [](Backward& bw) { bw.add(0, bw.grad / bw.input(0)); });
 }
 
 Var sqrt(const Var& x) {
     require_defined("sqrt", x);
-    return record("sqrt", map_unary(x, [](const auto& a) { return xt::sqrt(a); }), {x},
+    return record("sqrt", map_value(x, [](const auto& a) { return xt::sqrt(a); }), {x},
                   [](Backward& bw) { bw.add(0, bw.grad / (bw.output() * 2.0)); });
 }
 
 Var abs(const Var& x) {
     require_defined("abs", x);
-    return record("abs", map_unary(x, [](const auto& a) { return xt::abs(a); }), {x}, [](Backward& bw) {
-        Var sign = constant(map_unary(bw.input(0), [](const auto& a) { return xt::sign(a); }));
+    return record("abs", map_value(x, [](const auto& a) { return xt::abs(a); }), {x}, [](Backward& bw) {
+        Var sign = constant(map_value(bw.input(0), [](const auto& a) { return xt::sign(a); }));
         bw.add(0, bw.grad * sign);
     });
 }
 
 Var sigmoid(const Var& x) {
     require_defined("sigmoid", x);
-    return record("sigmoid", map_unary(x, [](const auto& a) {
+    return record("sigmoid", map_value(x, [](const auto& a) {
                       using T = value_t<decltype(a)>;
                       return T(1) / (T(1) + xt::exp(-a));
                   }),
@@ -149,7 +149,7 @@ Var sigmoid(const Var& x) {
 
 Var tanh(const Var& x) {
     require_defined("tanh", x);
-    return record("tanh", map_unary(x, [](const auto& a) { return xt::tanh(a); }), {x}, [](Backward& bw) {
+    return record("tanh", map_value(x, [](const auto& a) { return xt::tanh(a); }), {x}, [](Backward& bw) {
         Var y = bw.output();
         bw.add(0, bw.grad * (1.0 - y * y));
     });
@@ -170,7 +170,7 @@ Var relu_backward(const Var& g, const Var& x, double slope) {
 Var relu(const Var& x) {
     require_defined("relu", x);
     // a <= 0 is false for NaN, which passes through as in PyTorch.
-    return record("relu", map_unary(x, [](const auto& a) {
+    return record("relu", map_value(x, [](const auto& a) {
                       using T = value_t<decltype(a)>;
                       return xt::where(a <= T(0), T(0), a);
                   }),
@@ -182,7 +182,7 @@ Var leaky_relu(const Var& x, double negative_slope) {
     require_defined("leaky_relu", x);
     if (!std::isfinite(negative_slope))
         throw Error(fmt::format("leaky_relu: negative_slope must be a finite number, got {}", negative_slope));
-    Tensor value = map_unary(x, [negative_slope](const auto& a) {
+    Tensor value = map_value(x, [negative_slope](const auto& a) {
         using T = value_t<decltype(a)>;
         return xt::where(a > T(0), a, a * static_cast<T>(negative_slope));
     });

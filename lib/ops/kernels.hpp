@@ -30,9 +30,8 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
 /// Whether numpy broadcasting stretches `from` to exactly `to`.
 bool broadcasts_to(const Shape& from, const Shape& to);
 
-/// The dtype an op on a and b computes in: float64 when either is, as PyTorch promotes.
-Dtype common_dtype(Dtype a, Dtype b);
-/// The operands (at least one) in their common dtype, through the differentiable `to`.
+/// The operands (at least one) in the dtype an op on them computes in, through the differentiable `to`: PyTorch's
+/// promotion, where float64 wins but a 0-d operand does not promote operands with dimensions.
 std::vector<Var> in_common_dtype(std::vector<Var> xs);
 /// in_common_dtype of two.
 std::pair<Var, Var> same_dtype(const Var& a, const Var& b);
@@ -59,17 +58,6 @@ AxisSplit split_at(const Shape& shape, std::size_t axis);
 
 /// Shape of a reduction over `axis`, keeping a 1 there if keepdims.
 Shape reduced_shape(const Shape& shape, std::size_t axis, bool keepdims);
-
-/// f(x) elementwise; f takes an xarray<T> and returns an xtensor expression.
-template <class F>
-Tensor map_unary(const Var& x, F&& f) {
-    return visit(tensor_of(x), [&](const auto& a) -> Tensor {
-        using A = std::decay_t<decltype(a)>;
-        A r = A::from_shape(a.shape());
-        xt::noalias(r) = f(a);
-        return r;
-    });
-}
 
 /// f(x, y) elementwise with broadcasting; x and y must already share a dtype (prepare_binary).
 template <class F>

@@ -194,6 +194,20 @@ Var slice(const Var& x, std::ptrdiff_t axis_arg, std::size_t begin, std::size_t 
     });
 }
 
+Var select(const Var& x, std::ptrdiff_t axis_arg, std::ptrdiff_t index) {
+    require_defined("select", x);
+    if (x.dim() == 0) throw ShapeError("select: a 0-d variable has no axis to index (use item() for its value)");
+    const std::size_t axis = normalize_axis("select", axis_arg, x.shape());
+    const auto size = static_cast<std::ptrdiff_t>(x.shape()[axis]);
+    if (index < -size || index >= size)
+        throw ShapeError(fmt::format("select: index {} is out of range for axis {} of size {} (shape {})", index, axis,
+                                     size, xg::to_string(x.shape())));
+    const auto begin = static_cast<std::size_t>(index < 0 ? index + size : index);
+    std::vector<std::ptrdiff_t> shape(x.shape().begin(), x.shape().end());
+    shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(axis));
+    return reshape(slice(x, static_cast<std::ptrdiff_t>(axis), begin, begin + 1), shape);
+}
+
 Var select_rows(const Var& x, const std::vector<std::size_t>& rows) {
     require_defined("select_rows", x);
     if (x.dim() == 0) throw ShapeError("select_rows: expects at least 1 dimension, got a scalar");

@@ -126,6 +126,10 @@ TEST_CASE("gradcheck reports a wrong gradient") {
     CHECK(wrong.inputs[0].numeric == doctest::Approx(2 * wrong.inputs[0].analytic).epsilon(1e-6));
     CHECK(wrong.to_string().find("x (3, 2): max relative error 5.000e-01") == 0);
     CHECK(wrong.to_string().find("FAILED") != std::string::npos);
+    CHECK(fmt::format("{}", wrong) == wrong.to_string());
+    std::ostringstream stream;
+    stream << wrong;
+    CHECK(stream.str() == wrong.to_string());
 
     const xg::GradcheckReport right =
         xg::gradcheck([](const std::vector<Var>& v) { return xg::sum(v[0] * v[0]); }, {x});
@@ -162,7 +166,7 @@ TEST_CASE("fmt and ostream print shape, dtype and values") {
     stream << Var(-0.25);
     CHECK(stream.str() == "Var(-0.25, float64)");
     CHECK(fmt::format("{}", Var()) == "Var(undefined)");
-    CHECK_THROWS_WITH_AS(fmt::format(fmt::runtime("{:>30}"), x), "xg::Var takes no format spec: use \"{}\"",
+    CHECK_THROWS_WITH_AS(fmt::format(fmt::runtime("{:>30}"), x), "xgrad's types take no format spec: use \"{}\"",
                          fmt::format_error);
 }
 
@@ -208,4 +212,51 @@ TEST_CASE("copy_from overwrites a leaf in place, converting the dtype, and refus
     Var product = w * 2.0;
     CHECK_THROWS_WITH_AS(product.copy_from(w),
                          "copy_from: the output of 'mul_scalar' cannot be overwritten, only a leaf", xg::GraphError);
+}
+
+TEST_CASE("set_data replaces a leaf's value, shape and dtype through every handle, and refuses op outputs") {
+    Var w(xt::xarray<float>{1.0f, 2.0f}, true);
+    const Var same = w;
+    w.set_data(Var(xt::xarray<double>{{0.5, 1.5, 2.5}}));
+    CHECK(same.dtype() == xg::Dtype::float64);
+    CHECK(same.shape() == xg::Shape{1, 3});
+    CHECK(same.to_vector<double>() == std::vector<double>{0.5, 1.5, 2.5});
+    CHECK(same.requires_grad());
+    Var product = w * 2.0;
+    CHECK_THROWS_WITH_AS(product.set_data(w), "set_data: the output of 'mul_scalar' cannot be replaced, only a leaf",
+                         xg::GraphError);
+}
+
+TEST_CASE("x[i] selects along the first axis, differentiably, negative from the end, as PyTorch's indexing") {
+    Var x(xt::xarray<double>{{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, true);
+    CHECK(x[1].shape() == xg::Shape{3});
+    CHECK(x[1].to_vector<double>() == std::vector<double>{4.0, 5.0, 6.0});
+    CHECK(x[-1][0].item() == 4.0);
+    CHECK(x[0][2].shape().empty());
+    xg::Var loss = x[1][2] * 3.0 + x[0][0];
+    loss.backward();
+    CHECK(x.grad().value<double>() == xt::xarray<double>{{1.0, 0.0, 0.0}, {0.0, 0.0, 3.0}});
+    CHECK(xg::select(x, 1, -1).to_vector<double>() == std::vector<double>{3.0, 6.0});
+
+    CHECK_THROWS_WITH_AS(x[2], "select: index 2 is out of range for axis 0 of size 2 (shape (2, 3))", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(x[-3], "select: index -3 is out of range for axis 0 of size 2 (shape (2, 3))",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(x[0][0][0], "select: a 0-d variable has no axis to index (use item() for its value)",
+                         xg::ShapeError);
+}
+
+TEST_CASE("a 0-d operand does not promote one with dimensions (PyTorch's rule); gradients keep each input's dtype") {
+    Var x32(xt::xarray<float>{1.0f, 2.0f}, true);
+    Var two(2.0, true), one(1.0);
+    const Var y = x32 * two + one;
+    CHECK(y.dtype() == xg::Dtype::float32);
+    CHECK(y.to_vector<double>() == std::vector<double>{3.0, 5.0});
+    xg::sum(y).backward();
+    CHECK(x32.grad().dtype() == xg::Dtype::float32);
+    CHECK(two.grad().dtype() == xg::Dtype::float64);
+    CHECK(two.grad().item() == 3.0);
+
+    CHECK((Var(2.0f, false, xg::Dtype::float32) * Var(3.0)).dtype() == xg::Dtype::float64);  // both 0-d
+    CHECK((x32 * Var(xt::xarray<double>{2.0})).dtype() == xg::Dtype::float64);               // both dimensioned
+    CHECK(xg::concat({x32, Var(xt::xarray<double>{3.0})}).dtype() == xg::Dtype::float64);
 }

@@ -72,7 +72,7 @@ TEST_CASE("accuracy, predictions and top-k from scores") {
           std::vector<std::size_t>{0, 1});
     CHECK(metrics::predictions(Var(xt::xarray<double>{0.0, 0.5, -0.0})) == std::vector<std::size_t>{0, 1, 0});
     CHECK(metrics::predictions(Var(xt::xarray<double>{0.5, 0.75}), 0.5) == std::vector<std::size_t>{0, 1});
-    CHECK(error_message([&] { metrics::accuracy(std::vector<std::size_t>{1, 2}, std::vector<std::size_t>{1}); }) == "accuracy: 2 predictions but 1 labels");
+    CHECK(error_message([&] { metrics::accuracy(metrics::Predictions{1, 2}, std::vector<std::size_t>{1}); }) == "accuracy: 2 predictions but 1 labels");
     CHECK(error_message([&] { metrics::top_k_accuracy(scores, {0, 0, 0}, 4); }) ==
           "top_k_accuracy: k = 4 must be in [1, 3] for 3 classes");
 }
@@ -99,4 +99,21 @@ TEST_CASE("ROC curves and AUC by hand, with ties") {
     CHECK(error_message([&] { metrics::roc_curve({0.1, 0.2}, {1, 2}); }) ==
           "roc_curve: label 2 of row 1: labels must be 0 or 1");
     CHECK(error_message([&] { metrics::roc_curve({0.1, NAN}, {1, 0}); }) == "roc_curve: score of row 1 is NaN");
+}
+
+namespace {
+template <class First, class Second>
+concept accuracy_takes = requires(const First& first, const Second& second) { metrics::accuracy(first, second); };
+}  // namespace
+
+TEST_CASE("predictions have their own type, so (predicted, labels) cannot be passed swapped") {
+    static_assert(accuracy_takes<metrics::Predictions, std::vector<std::size_t>>);
+    static_assert(!accuracy_takes<std::vector<std::size_t>, metrics::Predictions>);
+    static_assert(std::is_constructible_v<metrics::ConfusionMatrix, metrics::Predictions, std::vector<std::size_t>>);
+    static_assert(!std::is_constructible_v<metrics::ConfusionMatrix, std::vector<std::size_t>, metrics::Predictions>);
+    static_assert(!std::is_convertible_v<std::vector<std::size_t>, metrics::Predictions>);
+    const std::vector<std::size_t> labels{0, 1, 1};
+    const metrics::Predictions predicted(std::vector<std::size_t>{0, 0, 1});
+    CHECK(metrics::accuracy(predicted, labels) == doctest::Approx(2.0 / 3.0));
+    CHECK(metrics::ConfusionMatrix(predicted, labels).count(1, 0) == 1);  // a true 1 predicted as 0
 }

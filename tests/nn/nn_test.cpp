@@ -336,3 +336,23 @@ TEST_CASE("the same seed trains bit-identically; another seed differs") {
     CHECK(first != other);
     CHECK(first.back() < first.front());
 }
+
+TEST_CASE("Module::to converts parameters, buffers and gradients in place; the model then computes in that dtype") {
+    xg::Generator generator(3);
+    Net net(generator);
+    const Var weight = net.fc1->weight;  // a handle taken before, as an optimizer would hold
+    const std::vector<double> before = weight.to_vector<double>();
+    xg::sum(net(xg::rand({6, 4}, generator))).backward();
+    net.to(xg::Dtype::float64);
+    for (const auto& [name, v] : net.named_parameters()) {
+        CHECK(v.dtype() == xg::Dtype::float64);
+        CHECK(v.grad().dtype() == xg::Dtype::float64);
+    }
+    for (const auto& [name, v] : net.named_buffers()) CHECK(v.dtype() == xg::Dtype::float64);
+    CHECK(weight.dtype() == xg::Dtype::float64);
+    CHECK(weight.to_vector<double>() == before);  // float32 values are exact in float64
+    CHECK(net(xg::rand({6, 4}, generator, xg::Dtype::float64)).dtype() == xg::Dtype::float64);
+    net.to(xg::Dtype::float32);
+    CHECK(weight.dtype() == xg::Dtype::float32);
+    CHECK(weight.to_vector<double>() == before);
+}
