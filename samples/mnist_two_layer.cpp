@@ -73,6 +73,10 @@ int run(int argc, char** argv) {
                    has_seed ? fmt::format("{:.4f}", seed[r.epoch - 1].first) : "  -   ", r.validation_accuracy,
                    has_seed ? fmt::format("{:.4f}", seed[r.epoch - 1].second) : "  -   ");
     }
+    if (history.interrupted)
+        fmt::print("(epoch {} was interrupted after {} of its {} batches; its row measures the model it left)\n",
+                   history.epochs.back().epoch, history.epochs.back().batches,
+                   (mnist.train.size() + flags.batch_size - 1) / flags.batch_size);
     const double final_test = history.epochs.back().validation_accuracy;
     fmt::print("\nfinal test accuracy {:.4f}; ", final_test);
     if (first_97)

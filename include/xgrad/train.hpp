@@ -43,7 +43,8 @@ struct History {
     /// no epoch finished.
     std::size_t best_epoch = 0;
 
-    /// "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds" and one line per epoch.
+    /// "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,batches" and one line per epoch; an
+    /// interrupted epoch is the one whose batches are fewer than the others'.
     std::string csv() const;
     /// Writes csv() to `path` atomically (a temporary file renamed over it), so it is whole or absent.
     void save_csv(const std::string& path) const;
@@ -60,7 +61,7 @@ Var default_loss(const Var& output, const data::Batch& batch);
 /// What a batch-end callback sees.
 struct BatchEnd {
     std::size_t epoch;    // from 1
-    std::size_t batch;    // from 0
+    std::size_t batch;    // from 0, as an index (messages and the progress bar count from 1)
     std::size_t batches;  // per epoch
     double loss;          // this batch's loss (with the penalty)
     const data::Batch& data;
@@ -86,9 +87,16 @@ struct FitOptions {
     LossFunction loss;
     /// λ of an l2_penalty on the model's parameters added to every batch's loss (0: none).
     double l2 = 0.0;
-    /// Stepped after every epoch, or after every batch when scheduler_per_batch (not owned).
+    /// Stepped after every epoch, or after every optimizer step when scheduler_per_batch (not owned).
     optim::LRScheduler* scheduler = nullptr;
     bool scheduler_per_batch = false;
+    /// Stepped after every epoch with the validation loss (the training loss without validation); not owned.
+    optim::ReduceLROnPlateau* reduce_lr_on_plateau = nullptr;
+    /// Gradient accumulation (PyTorch Lightning's accumulate_grad_batches): the optimizer steps once every k
+    /// batches, with the mean of their gradients (each batch's loss is scaled by 1/k), and after an epoch's last
+    /// batch; k batches of b rows then step like one batch of k·b rows. The loss and accuracy reported stay
+    /// per batch. A Ctrl-C drops the gradient of an unfinished group.
+    std::size_t accumulate_grad_batches = 1;
     /// Early stopping: stop when the validation loss (the training loss without validation) has not fallen
     /// below its best minus min_delta for this many epochs; 0 turns it off.
     std::size_t patience = 0;
@@ -111,8 +119,9 @@ struct FitOptions {
     std::function<bool(const EpochRecord&)> on_epoch_end;
 };
 
-/// Trains `model` on `train` with `optimizer`. Ctrl-C (SIGINT) during fit stops it after the current batch and
-/// the history (and its CSV) still holds every finished epoch plus the partial one; a second Ctrl-C ends the
+/// Trains `model` on `train` with `optimizer`. Ctrl-C (SIGINT) during fit stops it after the current batch; the
+/// partial epoch is evaluated on the validation set like any other, and the history (and its CSV) holds every
+/// finished epoch plus the partial one (History::interrupted, EpochRecord::batches). A second Ctrl-C ends the
 /// program as usual.
 History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset& train, FitOptions options = {});
 

@@ -50,6 +50,13 @@ public:
         return lr;
     }
 
+    /// A float64 scalar that is a number: ±Inf pass (a best metric not yet set), NaN does not.
+    double number(const std::string& name) {
+        const double value = scalar(name);
+        if (std::isnan(value)) throw Error(fmt::format("{} entry '{}' is NaN", where_, name));
+        return value;
+    }
+
     /// A count of steps: a whole number from 0 to 2^53, up to which a double holds every integer.
     std::uint64_t step_count(const std::string& name) {
         const double steps = scalar(name);

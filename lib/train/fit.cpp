@@ -11,9 +11,12 @@
 
 #include <fmt/core.h>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <csignal>
 #include <limits>
@@ -30,6 +33,9 @@ double seconds_since(Clock::time_point start) {
 }
 
 std::string csv_field(double v) { return std::isnan(v) ? "" : fmt::format("{:.6g}", v); }
+
+// NaN as "nan" whatever its sign bit ("-nan" reads like a different failure).
+std::string number_text(double v) { return std::isnan(v) ? "nan" : fmt::format("{}", v); }
 
 // Batches arrive as float32; a float64 model gets float64 inputs.
 Dtype input_dtype(const nn::Module& model) {
@@ -74,6 +80,18 @@ struct InterruptGuard {
     ~InterruptGuard() { sigaction(SIGINT, &previous, nullptr); }
 };
 
+// The terminal's width in columns: the stream's own terminal, else $COLUMNS, else 80.
+std::size_t terminal_columns(std::FILE* out) {
+    winsize size{};
+    if (::ioctl(::fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+    if (const char* columns = std::getenv("COLUMNS")) {
+        char* end = nullptr;
+        const unsigned long value = std::strtoul(columns, &end, 10);
+        if (end != columns && *end == '\0' && value >= 20 && value <= 1000) return value;
+    }
+    return 80;
+}
+
 std::string duration(double seconds) {
     const auto s = static_cast<long>(std::lround(seconds));
     return fmt::format("{}:{:02}", s / 60, s % 60);
@@ -100,13 +118,30 @@ public:
         last_draw_ = now;
         const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
         const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
-        const std::size_t width = 24, filled = batches_ ? done * width / batches_ : width;
-        std::string line = fmt::format("\repoch {:>{}}/{} [{}{}] {:>{}}/{} {:.0f} batch/s ETA {}  loss {:.4f}", epoch,
-                                       digits(epochs_), epochs_, std::string(filled, '#'),
-                                       std::string(width - filled, '.'), done, digits(batches_), batches_, rate,
-                                       duration(rate > 0 ? static_cast<double>(batches_ - done) / rate : 0.0), loss);
-        if (!std::isnan(accuracy)) line += fmt::format("  acc {:.4f}", accuracy);
-        fmt::print(out_, "{}\x1b[K", line);
+        const std::string remaining = rate > 0 ? duration(static_cast<double>(batches_ - done) / rate) : "?";
+        const std::string head = fmt::format("epoch {:>{}}/{} {:>3}%", epoch, digits(epochs_), epochs_,
+                                             batches_ ? done * 100 / batches_ : 100);
+        const std::string counts =
+            fmt::format(" {:>{}}/{} {}<{}", done, digits(batches_), batches_, duration(elapsed), remaining);
+        const std::string rate_text = fmt::format(" {:.0f} batch/s", rate);
+        std::string metrics = fmt::format(" loss {:.4f}", loss);
+        if (!std::isnan(accuracy)) metrics += fmt::format(" acc {:.4f}", accuracy);
+        // The width is read at every redraw, so a resized terminal gets lines of its new width. The last column
+        // stays free: writing it makes some terminals wrap, and every redraw would then add a line. A narrow
+        // terminal loses the rate first, then the bar, then the end of the line.
+        const std::size_t width = terminal_columns(out_) - 1, brackets = 3;
+        const std::size_t fixed = head.size() + counts.size() + metrics.size();
+        const bool show_rate = fixed + rate_text.size() + brackets + min_bar <= width;
+        const std::size_t used = fixed + (show_rate ? rate_text.size() : 0);
+        std::string line = head;
+        if (used + brackets + min_bar <= width) {
+            const std::size_t bar = std::min(width - used - brackets, max_bar);
+            const std::size_t filled = batches_ ? done * bar / batches_ : bar;
+            line += fmt::format(" [{}{}]", std::string(filled, '#'), std::string(bar - filled, '.'));
+        }
+        line += counts + (show_rate ? rate_text : "") + metrics;
+        if (line.size() > width) line.resize(width);
+        fmt::print(out_, "\r{}\x1b[K", line);
         std::fflush(out_);
     }
 
@@ -123,7 +158,10 @@ public:
             line += fmt::format("  {}_acc {:.4f}", validation, r.validation_accuracy);
         line += fmt::format("  {:.2f} s", r.seconds);
         if (history.interrupted) line += fmt::format("  (interrupted after batch {}/{})", r.batches, batches_);
-        fmt::print(out_, "{}{}\n", mode_ == Progress::bar ? "\r" : "", line + (mode_ == Progress::bar ? "\x1b[K" : ""));
+        if (mode_ == Progress::bar)  // each line cleared to its end: the bar it replaces may be longer
+            fmt::print(out_, "\r{}\x1b[K\n", wrapped(line, terminal_columns(out_) - 1, "\x1b[K\n"));
+        else
+            fmt::print(out_, "{}\n", line);
         std::fflush(out_);
     }
 
@@ -133,6 +171,25 @@ public:
 
 private:
     static int digits(std::size_t n) { return static_cast<int>(std::to_string(n).size()); }
+    // The line broken between its fields (separated by two spaces) into lines of at most `width` columns joined by
+    // `newline`, the later ones indented, so a narrow terminal never splits a number.
+    static std::string wrapped(const std::string& line, std::size_t width, const std::string& newline) {
+        if (line.size() <= width) return line;
+        std::string out, current;
+        std::size_t start = 0;
+        while (start < line.size()) {
+            const std::size_t end = std::min(line.find("  ", start), line.size());
+            const std::string field = line.substr(start, end - start);
+            if (!current.empty() && current.size() + 2 + field.size() > width) {
+                out += current + newline;
+                current = "   ";
+            }
+            current += (current.empty() || current == "   " ? "" : "  ") + field;
+            start = end == line.size() ? end : line.find_first_not_of(' ', end);
+        }
+        return out + current;
+    }
+    static constexpr std::size_t min_bar = 10, max_bar = 40;
 
     std::FILE* out_;
     Progress mode_;
@@ -145,11 +202,12 @@ private:
 // History ---------------------------------------------------------------------------------------------------------
 
 std::string History::csv() const {
-    std::string out = fmt::format("epoch,lr,train_loss,train_accuracy,{0}_loss,{0}_accuracy,seconds\n", validation_name);
+    std::string out =
+        fmt::format("epoch,lr,train_loss,train_accuracy,{0}_loss,{0}_accuracy,seconds,batches\n", validation_name);
     for (const EpochRecord& r : epochs)
-        out += fmt::format("{},{},{},{},{},{},{:.3f}\n", r.epoch, csv_field(r.lr), csv_field(r.train_loss),
+        out += fmt::format("{},{},{},{},{},{},{:.3f},{}\n", r.epoch, csv_field(r.lr), csv_field(r.train_loss),
                            csv_field(r.train_accuracy), csv_field(r.validation_loss), csv_field(r.validation_accuracy),
-                           r.seconds);
+                           r.seconds, r.batches);
     return out;
 }
 
@@ -220,6 +278,8 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     require_non_negative("fit", "l2", options.l2);
     require_non_negative("fit", "min_delta", options.min_delta);
     if (options.evaluation_batch_size == 0) throw Error("fit: evaluation_batch_size must be positive");
+    if (options.accumulate_grad_batches == 0) throw Error("fit: accumulate_grad_batches must be at least 1");
+    const std::size_t accumulate = options.accumulate_grad_batches;
     data::DataLoader loader(train, options.loader);
     if (loader.size() == 0)
         throw Error(fmt::format("fit: {} training rows make no batch of {}", train.size(),
@@ -254,16 +314,19 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
             const Var output = model(batch.inputs.to(dtype));
             Var loss = loss_of(output, batch);
             if (options.l2 > 0.0) loss = loss + l2_penalty(parameters, options.l2);
-            optimizer.zero_grad();
-            loss.backward();
-            optimizer.step();
-            record.lr = optimizer.lr();
-            if (options.scheduler && options.scheduler_per_batch) options.scheduler->step();
-
+            // Accumulating: each batch adds 1/k of its gradient, so k batches step once with their mean gradient.
+            if (batch_index % accumulate == 0) optimizer.zero_grad();
+            (accumulate > 1 ? loss * (1.0 / static_cast<double>(accumulate)) : loss).backward();
             const double value = loss.item();
             if (!std::isfinite(value))
-                throw Error(fmt::format("fit: the loss of epoch {} batch {} is {}; lower the learning rate (now {})",
-                                        epoch, batch_index, value, record.lr));
+                throw Error(fmt::format("fit: the loss of epoch {} batch {}/{} is {}; lower the learning rate (now {})",
+                                        epoch, batch_index + 1, loader.size(), number_text(value), optimizer.lr()));
+            if ((batch_index + 1) % accumulate == 0 || batch_index + 1 == loader.size()) {
+                optimizer.step();
+                if (options.scheduler && options.scheduler_per_batch) options.scheduler->step();
+            }
+            record.lr = optimizer.lr();
+
             loss_sum += value * static_cast<double>(batch.size());
             rows += batch.size();
             if (train.is_classification()) correct += correct_predictions(output, batch.labels);
@@ -282,18 +345,22 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         record.train_accuracy =
             train.is_classification() ? static_cast<double>(correct) / static_cast<double>(rows) : not_measured;
         record.validation_loss = record.validation_accuracy = not_measured;
+        // An interrupted epoch is evaluated like the others: the model it leaves is the one the program goes on to
+        // use, and its row must not mix running means with whole-set measures.
+        if (options.evaluate_train) {
+            const Evaluation e = evaluate(model, train, options.loss, options.evaluation_batch_size);
+            record.train_loss = e.loss;
+            record.train_accuracy = e.accuracy;
+        }
+        if (options.validation) {
+            const Evaluation e = evaluate(model, *options.validation, options.loss, options.evaluation_batch_size);
+            record.validation_loss = e.loss;
+            record.validation_accuracy = e.accuracy;
+        }
         if (!history.interrupted) {
-            if (options.evaluate_train) {
-                const Evaluation e = evaluate(model, train, options.loss, options.evaluation_batch_size);
-                record.train_loss = e.loss;
-                record.train_accuracy = e.accuracy;
-            }
-            if (options.validation) {
-                const Evaluation e = evaluate(model, *options.validation, options.loss, options.evaluation_batch_size);
-                record.validation_loss = e.loss;
-                record.validation_accuracy = e.accuracy;
-            }
             if (options.scheduler && !options.scheduler_per_batch) options.scheduler->step();
+            if (options.reduce_lr_on_plateau)
+                options.reduce_lr_on_plateau->step(options.validation ? record.validation_loss : record.train_loss);
         }
         record.seconds = seconds_since(start);
         history.epochs.push_back(record);

@@ -292,6 +292,100 @@ TEST_CASE("schedules follow their closed forms") {
     CHECK(ng.lr_at(2) == doctest::Approx(0.2 / 3));
 }
 
+TEST_CASE("cosine annealing, warm restarts, linear warm-up and OneCycle give PyTorch 1.13's rates") {
+    Problem f;
+    optim::SGD sgd(f.params(), {.lr = 0.1});
+    // Each expected sequence was printed by PyTorch 1.13.1 (python3-torch), stepping its scheduler the same way.
+    const auto check_sequence = [&](optim::LRScheduler&& schedule, const std::vector<double>& torch) {
+        CAPTURE(schedule.description());
+        for (std::size_t t = 0; t < torch.size(); ++t) {
+            CAPTURE(t);
+            CHECK(schedule.lr() == doctest::Approx(torch[t]).epsilon(1e-12));
+            CHECK(schedule.lr_at(t) == schedule.lr());
+            if (t + 1 < torch.size()) schedule.step();
+        }
+        sgd.set_lr(0.1);
+    };
+    check_sequence(optim::CosineAnnealingLR(sgd, 10, 0.01),
+                   {0.1, 0.09779754323328192, 0.09140576474687263, 0.08145033635316129, 0.06890576474687264,
+                    0.05500000000000001, 0.04109423525312737, 0.028549663646838717, 0.01859423525312737,
+                    0.012202456766718092, 0.01, 0.012202456766718092, 0.0185942352531274, 0.028549663646838794,
+                    0.04109423525312751, 0.05500000000000021, 0.0689057647468729, 0.08145033635316161,
+                    0.09140576474687301, 0.09779754323328231, 0.10000000000000041, 0.09779754323328231});
+    check_sequence(optim::CosineAnnealingWarmRestarts(sgd, 3, 2, 0.001),
+                   {0.1, 0.07525000000000001, 0.025750000000000012, 0.1, 0.09336825748732973, 0.07525000000000001,
+                    0.0505, 0.025750000000000012, 0.007631742512670284, 0.1, 0.09831332840130888,
+                    0.09336825748732973, 0.0855017856687341, 0.07525000000000001, 0.06331154273257478, 0.0505,
+                    0.03768845726742523, 0.025750000000000012, 0.0154982143312659, 0.007631742512670284,
+                    0.0026866715986911243, 0.1, 0.09957652063800362, 0.09831332840130888, 0.0962320368593087});
+    check_sequence(optim::CosineAnnealingWarmRestarts(sgd, 4, 1), {0.1, 0.08535533905932738, 0.05, 0.014644660940672627,
+                                                                   0.1, 0.08535533905932738});
+    // PyTorch: SequentialLR([LinearLR(start_factor=0.25, total_iters=4), StepLR(3, 0.5)], milestones=[4]).
+    optim::StepLR after(sgd, 3, 0.5);
+    check_sequence(optim::LinearWarmup(sgd, 4, after, 0.25),
+                   {0.025, 0.043750000000000004, 0.06250000000000001, 0.08125000000000002, 0.1, 0.1, 0.1, 0.05, 0.05,
+                    0.05, 0.025, 0.025, 0.025, 0.0125});
+    optim::OneCycleLR one_cycle(sgd, 1.0, 20);
+    check_sequence(std::move(one_cycle),
+                   {0.040000000000000036, 0.1316718427000253, 0.3716718427000253, 0.6683281572999747,
+                    0.9083281572999747, 1.0, 0.9874640062350873, 0.9504846320134737, 0.89091617757105,
+                    0.8117456539497631, 0.7169430017913008, 0.6112620219362893, 0.500002, 0.38874197806371075,
+                    0.28306099820869923, 0.18825834605023697, 0.10908782242895004, 0.049519367986526286,
+                    0.012539993764912554, 4e-06, 0.012539993764912554});
+    optim::OneCycleLR finished(sgd, 1.0, 2);
+    finished.step();
+    finished.step();
+    CHECK_THROWS_WITH_AS(finished.step(), "OneCycleLR: stepped 3 times; total_steps is 2", xg::Error);
+
+    CHECK_THROWS_WITH_AS(optim::CosineAnnealingLR(sgd, 0), "CosineAnnealingLR: t_max must be positive", xg::Error);
+    CHECK_THROWS_WITH_AS(optim::CosineAnnealingWarmRestarts(sgd, 3, 0),
+                         "CosineAnnealingWarmRestarts: t_mult must be positive", xg::Error);
+    CHECK_THROWS_WITH_AS(optim::LinearWarmup(sgd, 2, after, 1.5), "LinearWarmup: start_factor must be in [0, 1]",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(optim::OneCycleLR(sgd, 1.0, 10, 1.0), "OneCycleLR: pct_start must be in (0, 1)", xg::Error);
+}
+
+TEST_CASE("ReduceLROnPlateau follows PyTorch 1.13: patience, cooldown, min_lr, thresholds, its state") {
+    Problem f;
+    optim::SGD sgd(f.params(), {.lr = 1.0});
+    optim::ReduceLROnPlateau plateau(sgd, {.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.1});
+    std::vector<double> lrs;
+    for (const double metric : {5.0, 4.0, 4.0, 4.0, 4.0, 3.9999, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0}) {
+        plateau.step(metric);
+        lrs.push_back(plateau.lr());
+    }
+    // PyTorch 1.13.1 printed these rates, best 4.0 (3.9999 is not better by the relative threshold 1e-4), 2 bad
+    // epochs and no cooldown left.
+    CHECK(lrs == std::vector<double>{1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.125, 0.125,
+                                     0.125, 0.125});
+    CHECK(plateau.best() == 4.0);
+    CHECK(plateau.bad_steps() == 2);
+    for (int i = 0; i < 8; ++i) plateau.step(4.0);
+    CHECK(plateau.lr() == 0.1);  // min_lr
+
+    optim::SGD other(f.params(), {.lr = 1.0});
+    optim::ReduceLROnPlateau rising(other, {.mode = optim::ReduceLROnPlateauOptions::Mode::max, .factor = 0.1,
+                                            .patience = 0, .threshold = 0.01, .relative_threshold = false});
+    lrs.clear();
+    for (const double metric : {0.5, 0.505, 0.52, 0.52, 0.6}) {
+        rising.step(metric);
+        lrs.push_back(rising.lr());
+    }
+    CHECK(lrs == std::vector<double>{1.0, 0.1, 0.1, 0.010000000000000002, 0.010000000000000002});
+
+    optim::ReduceLROnPlateau restored(sgd, {.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.1});
+    restored.load_state_dict(plateau.state_dict());
+    CHECK(restored.best() == 4.0);
+    CHECK(restored.bad_steps() == plateau.bad_steps());
+    CHECK_THROWS_WITH_AS(restored.load_state_dict({{"best", Var(std::nan(""))}}),
+                         "ReduceLROnPlateau::load_state_dict: the state entry 'best' is NaN", xg::Error);
+    CHECK_THROWS_WITH_AS(plateau.step(std::nan("")),
+                         "ReduceLROnPlateau::step: the metric is NaN (a diverged run?); the rates were left as they are",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(optim::ReduceLROnPlateau(sgd, {.factor = 1.0}),
+                         "ReduceLROnPlateau: factor must be in (0, 1), got 1", xg::Error);
+}
+
 TEST_CASE("a schedule drives every group of any optimizer and its steps use the new rate") {
     Problem f;
     optim::Adam adam({optim::ParamGroup{{f.x}, 0.2, {}}, optim::ParamGroup{{f.y}, 0.02, {}}});

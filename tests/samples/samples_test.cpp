@@ -267,7 +267,7 @@ TEST_CASE("an --out that cannot be written ends the run with one error line and 
 TEST_CASE("errors while running end the sample with one error line and status 1, never an abort") {
     TempDir out;
     check_fails(run_sample("curve_fitting", "--points 20 --epochs 2 --lr 1e300 --out " + out.path.string()), 1,
-                "error: fit: the loss of epoch 2 batch 0 is inf; lower the learning rate (now 1e+300)");
+                "error: fit: the loss of epoch 2 batch 1/1 is inf; lower the learning rate (now 1e+300)");
 
     // The CSV goes through xg::write_file, whose error is the sample's one line.
     std::filesystem::create_directories(out / "blocked/paths.csv");

@@ -132,7 +132,7 @@ TEST_CASE("a history_csv that cannot be written fails before training; the heade
         if (b.epoch == 1 && b.batch == 0) during_first_epoch = read(options.history_csv);
     };
     xg::fit(*model, sgd, sine, options);
-    CHECK(during_first_epoch == "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n");
+    CHECK(during_first_epoch == "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,batches\n");
     const std::string csv = read(options.history_csv);
     CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
 }
@@ -149,10 +149,11 @@ TEST_CASE("the history's CSV: one line per epoch, empty fields for what was not 
     std::istringstream lines(read(dir / "history.csv"));
     std::string line;
     std::getline(lines, line);
-    CHECK(line == "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds");
+    CHECK(line == "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds,batches");
     for (std::size_t epoch = 1; epoch <= 3; ++epoch) {
         std::getline(lines, line);
         CHECK(line.starts_with(fmt::format("{},0.05,{:.6g},,,,", epoch, history.epochs[epoch - 1].train_loss)));
+        CHECK(line.ends_with(",5"));
         CHECK(history.epochs[epoch - 1].batches == 5);
     }
     CHECK(!std::getline(lines, line));
@@ -277,16 +278,19 @@ TEST_CASE("early stopping, callbacks and reproducibility") {
     CHECK(run() == run());
 }
 
-TEST_CASE("Ctrl-C stops after the current batch and the history is still written") {
+TEST_CASE("Ctrl-C stops after the current batch; the partial epoch is evaluated and the history written") {
     TempDir dir;
     struct sigaction before {};
     sigaction(SIGINT, nullptr, &before);
     xg::Generator g(18);
     const data::Dataset blobs = data::make_blobs(100, 2, 2, g);
+    const data::Dataset held_out = data::make_blobs(40, 2, 2, g);
     auto model = mlp(2, 4, 2, 19);
     optim::SGD sgd(model->parameters(), {.lr = 0.1});
     xg::FitOptions options = quiet(10, 10);
     options.history_csv = dir / "history.csv";
+    options.validation = &held_out;
+    options.evaluate_train = true;
     std::size_t after_signal = 0;
     options.on_batch_end = [&](const xg::BatchEnd& b) {
         if (b.epoch == 2 && b.batch == 3) std::raise(SIGINT);
@@ -297,9 +301,15 @@ TEST_CASE("Ctrl-C stops after the current batch and the history is still written
     REQUIRE(h.epochs.size() == 2);
     CHECK(h.epochs[1].batches == 4);
     CHECK(after_signal == 0);
-    CHECK(std::isnan(h.epochs[1].validation_loss));
+    // The row of the interrupted epoch measures the model it left, as the program will go on to use it.
+    const xg::Evaluation now = xg::evaluate(*model, held_out);
+    CHECK(h.epochs[1].validation_loss == now.loss);
+    CHECK(h.epochs[1].validation_accuracy == now.accuracy);
+    CHECK(h.epochs[1].train_accuracy == xg::evaluate(*model, blobs).accuracy);
     const std::string csv = read(dir / "history.csv");
     CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+    CHECK(csv.find(",10\n2,") != std::string::npos);  // epoch 1 trained its 10 batches, epoch 2 follows
+    CHECK(csv.ends_with(",4\n"));
     CHECK(text.find(" s  (interrupted after batch 4/10)\ninterrupted: stopped after the current batch\n") !=
           std::string::npos);
     // fit put the previous handler back.
@@ -323,7 +333,7 @@ TEST_CASE("validation_name: fit records it in the history, and the progress line
         options.restore_best = true;
         auto [h, text] = fit_showing(*model, frozen, split.train, options);
         CHECK(h.validation_name == "test");
-        CHECK(h.csv().starts_with("epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n"));
+        CHECK(h.csv().starts_with("epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,batches\n"));
         CHECK(h.epochs.size() == 3);
         CHECK(h.best_epoch == 1);
         return text;
@@ -354,9 +364,91 @@ TEST_CASE("progress: one line per epoch, or a live bar") {
     CHECK(text.find('\r') == std::string::npos);
 
     const std::string drawn = fit_showing(*model, sgd, split.train, options, xg::Progress::bar).second;
-    CHECK(drawn.find("\repoch 1/2 [") != std::string::npos);
-    CHECK(drawn.find("] 3/3 ") != std::string::npos);
-    CHECK(drawn.find("batch/s ETA") != std::string::npos);
+    CHECK(drawn.find("\repoch 1/2 100% [") != std::string::npos);
+    CHECK(drawn.find("#] 3/3 0:00<0:00 ") != std::string::npos);
+    CHECK(drawn.find(" batch/s loss ") != std::string::npos);
+}
+
+TEST_CASE("the progress bar fits the terminal's width: a narrow one loses the rate, then the bar, never wraps") {
+    xg::Generator g(20);
+    const data::Dataset blobs = data::make_blobs(300, 2, 2, g);
+    auto model = mlp(2, 4, 2, 21);
+    optim::SGD sgd(model->parameters(), {.lr = 0.1});
+    xg::FitOptions options = quiet(1, 10);
+    // Not a terminal, so the width comes from $COLUMNS, as it would from the terminal itself.
+    const auto redraws = [&](const char* columns) {
+        setenv("COLUMNS", columns, 1);
+        const std::string text = fit_showing(*model, sgd, blobs, options, xg::Progress::bar).second;
+        unsetenv("COLUMNS");
+        // What each carriage return starts, without the clear-to-end-of-line codes.
+        std::vector<std::string> lines;
+        std::size_t start = 0;
+        while ((start = text.find('\r', start)) != std::string::npos) {
+            const std::size_t end = std::min(text.find('\r', start + 1), text.size());
+            std::string drawn = text.substr(start + 1, end - start - 1);
+            for (std::size_t at; (at = drawn.find("\x1b[K")) != std::string::npos;) drawn.erase(at, 3);
+            lines.push_back(drawn);
+            start = end;
+        }
+        return lines;
+    };
+    for (const auto& [columns, width] : {std::pair{"120", 119u}, {"70", 69u}, {"50", 49u}, {"30", 29u}}) {
+        CAPTURE(columns);
+        const std::vector<std::string> lines = redraws(columns);
+        REQUIRE(lines.size() >= 2);
+        const std::string& bar = lines[lines.size() - 2];  // the last redraw; the epoch's own line follows
+        // Every redraw fits; the epoch's closing line (the last) is printed once and may wrap.
+        for (std::size_t i = 0; i + 1 < lines.size(); ++i) CHECK(lines[i].size() <= width);
+        CHECK(bar.starts_with("epoch 1/1 100%"));
+        CHECK((bar.find("batch/s") != std::string::npos) == (width >= 85));
+        CHECK((bar.find(" [") != std::string::npos) == (width >= 60));
+        // The closing line breaks between fields, never inside a number, indenting what follows.
+        std::istringstream closing(lines.back());
+        for (std::string part; std::getline(closing, part);) {
+            CHECK(part.size() <= width);
+            CHECK((part.starts_with("epoch 1/1") || part.starts_with("   ")));
+        }
+    }
+}
+
+TEST_CASE("gradient accumulation: k batches of b rows step like one batch of k·b rows") {
+    xg::Generator g(31);
+    const data::Dataset blobs = data::make_blobs(60, 3, 2, g);
+    const auto trained = [&](std::size_t batch_size, std::size_t accumulate) {
+        xg::Generator init(32);
+        nn::Sequential model(nn::Linear(2, 5, init, true, xg::Dtype::float64), nn::Tanh(),
+                             nn::Linear(5, 3, init, true, xg::Dtype::float64));
+        optim::SGD sgd(model.parameters(), {.lr = 0.5});
+        xg::FitOptions options = quiet(2, batch_size);
+        options.loader.shuffle = false;
+        options.accumulate_grad_batches = accumulate;
+        const xg::History h = xg::fit(model, sgd, blobs, options);
+        CHECK(h.epochs[0].batches == (60 + batch_size - 1) / batch_size);
+        return model.parameters();
+    };
+    const std::vector<Var> whole = trained(20, 1), accumulated = trained(5, 4);
+    for (std::size_t i = 0; i < whole.size(); ++i)
+        CHECK(xt::allclose(whole[i].value<double>(), accumulated[i].value<double>(), 1e-12, 1e-14));
+    // 60 rows in batches of 25: 3 batches, one group of 2 and a last group of 1 that still steps.
+    const std::vector<Var> uneven = trained(25, 2);
+    CHECK_FALSE(xt::allclose(uneven[0].value<double>(), trained(25, 3)[0].value<double>()));
+}
+
+TEST_CASE("fit steps ReduceLROnPlateau with the watched loss after each epoch") {
+    xg::Generator g(33);
+    const data::Dataset blobs = data::make_blobs(40, 2, 2, g);
+    auto model = mlp(2, 4, 2, 34);
+    optim::SGD sgd(model->parameters(), {.lr = 0.4});
+    // A loss that never improves after epoch 1: with patience 1 the rate halves after epochs 3 and 5.
+    optim::ReduceLROnPlateau plateau(sgd, {.factor = 0.5, .patience = 1});
+    xg::FitOptions options = quiet(6, 10);
+    options.loss = [](const Var& output, const data::Batch&) { return xg::sum(output * 0.0) + 1.0; };
+    options.reduce_lr_on_plateau = &plateau;
+    const xg::History h = xg::fit(*model, sgd, blobs, options);
+    std::vector<double> lrs;
+    for (const xg::EpochRecord& r : h.epochs) lrs.push_back(r.lr);
+    CHECK(lrs == std::vector<double>{0.4, 0.4, 0.4, 0.2, 0.2, 0.1});
+    CHECK(plateau.best() == 1.0);
 }
 
 TEST_CASE("a float64 model gets its batches in float64") {
@@ -396,5 +488,7 @@ TEST_CASE("fit refuses options that could only fail later under another name") {
           "fit: min_delta must be a non-negative number, got inf");
     CHECK(fit_error([](xg::FitOptions& o) { o.evaluation_batch_size = 0; }) ==
           "fit: evaluation_batch_size must be positive");
+    CHECK(fit_error([](xg::FitOptions& o) { o.accumulate_grad_batches = 0; }) ==
+          "fit: accumulate_grad_batches must be at least 1");
     CHECK(fit_error([](xg::FitOptions&) {}) == "no exception of the expected type");
 }
