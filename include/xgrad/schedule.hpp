@@ -1,8 +1,8 @@
 #pragma once
 // Learning-rate schedules. A schedule remembers each group's learning rate when it is made (the base rate)
-// and, after its t-th step(), sets every group's rate to base · factor(t). Call step() once per batch or
-// once per epoch: t counts whichever you choose. docs/optim.md gives each closed form. ReduceLROnPlateau, at the
-// end, follows a metric instead of the step count.
+// and, after its t-th step(), sets every group's rate to its rate at t, mostly base · factor(t). Call step() once
+// per batch or once per epoch: t counts whichever you choose. docs/optim.md gives each closed form.
+// ReduceLROnPlateau, at the end, follows a metric instead of the step count.
 #include <xgrad/optim.hpp>
 
 #include <cstddef>
@@ -152,8 +152,8 @@ struct ReduceLROnPlateauOptions {
 };
 
 /// Lowers the rates when a metric stops improving, as PyTorch's ReduceLROnPlateau: step(metric) once per epoch
-/// with the validation loss (fit does it through FitOptions::plateau). Not a function of the step count, so it is
-/// not an LRScheduler; it keeps no base rates and changes the optimizer's rates in place.
+/// with the validation loss (fit does it through FitOptions::reduce_lr_on_plateau). Not a function of the step
+/// count, so it is not an LRScheduler; it keeps no base rates and changes the optimizer's rates in place.
 class ReduceLROnPlateau {
 public:
     explicit ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options = {});

@@ -1,4 +1,5 @@
-// Learning-rate schedules: each is a factor(t) and a description; the base class applies it to the groups.
+// Learning-rate schedules: each is a rate(base, t) (mostly base · factor(t)) and a description; the base class
+// applies it to the groups. ReduceLROnPlateau, at the end, reacts to a metric instead.
 #include "optim/state_entries.hpp"
 
 #include <xgrad/schedule.hpp>
