@@ -186,6 +186,8 @@ TEST_CASE("load_npz reads integer, bool and float16 arrays as the float dtype th
     }
     // A few values written out, so the check does not rest on numpy alone.
     CHECK(typed[0].second.value<float>() == xt::xarray<float>{1, 0, 1});
+    // Integer labels back as class indices, as optim.md shows.
+    CHECK(typed[2].second.to_vector<std::size_t>() == std::vector<std::size_t>{0, 200, 255});
     CHECK(typed[9].second.value<double>() == xt::xarray<double>{-0x1p63, -0x1p53, 0x1p53, 0x1p62, 7});
     CHECK(typed[10].second.value<double>() == xt::xarray<double>{0, 0x1p53, 0x1p64 - 0x1p11});
     CHECK(typed[11].second.value<float>()(0) == 0.1f);
