@@ -64,10 +64,23 @@ def npy_files():
         "f32_empty.npy": npy_bytes(np.zeros((0, 3), dtype=np.float32)),
         "f64_3d.npy": npy_bytes(rng.standard_normal((2, 1, 3))),
         "f64_version2.npy": npy_bytes(np.ones(3), version=(2, 0)),
-        # Layouts and dtypes the reader must refuse with an error.
+        # Fortran order, big-endian and the dtypes converted as they are read.
         "f64_fortran.npy": npy_bytes(np.asfortranarray(rng.standard_normal((2, 3)))),
+        "f32_fortran_3d.npy": npy_bytes(np.asfortranarray(rng.standard_normal((2, 3, 2)).astype(np.float32))),
         "f64_big_endian.npy": npy_bytes(np.ones(2, dtype=">f8")),
         "i64.npy": npy_bytes(np.arange(3)),
+        "i16_big_endian_fortran.npy": npy_bytes(np.asfortranarray(np.arange(-3, 3, dtype=">i2").reshape(2, 3))),
+        "u8.npy": npy_bytes(np.array([0, 2**53, 2**64 - 2**11], dtype=np.uint64)),
+        "i32.npy": npy_bytes(np.array([-(2**31), 2**31 - 1], dtype=np.int32)),
+        "u1.npy": npy_bytes(np.arange(5, dtype=np.uint8)),
+        "bool.npy": npy_bytes(np.array([True, False])),
+        "f16.npy": npy_bytes(np.array([1.0, -0.0, np.inf, np.nan, 6e-8], dtype=np.float16)),
+        # Dtypes and values the reader must refuse with an error.
+        "i64_past_float64.npy": npy_bytes(np.array([1, 2**53 + 1])),
+        "bool_byte_2.npy": npy_bytes(np.array([0, 2], dtype=np.uint8).view(np.bool_)),
+        "c128.npy": npy_bytes(np.array([1 + 2j])),
+        "unicode.npy": npy_bytes(np.array(["a", "bc"])),
+        "structured.npy": npy_bytes(np.zeros(2, dtype=[("a", "<f4"), ("b", "<i8")])),
         "truncated.npy": npy_bytes(np.ones(4))[:-3],
     }
     return files

@@ -13,8 +13,12 @@ namespace xg {
 
 /// Writes named float32/float64 arrays as `name.npy` entries of an .npz file.
 void save_npz(const std::string& path, const Named<Var>& arrays);
-/// Reads every array of an .npz file (little-endian float32 or float64, C order), in file order.
-/// A missing, truncated or corrupt file throws Error naming the file, the entry and what was wrong.
+/// Reads every array of an .npz file, in file order, C or Fortran order (the array comes back row-major, in its
+/// own shape) and either byte order. Each dtype becomes the narrower of float32 and float64 that holds its values
+/// exactly (numpy's promote_types(dtype, float32)): float32 and float64 as they are; float16, bool, int8, uint8,
+/// int16 and uint16 as float32; int32, uint32, int64 and uint64 as float64, an int64 or uint64 value that float64
+/// cannot hold exactly being refused. A missing, truncated or corrupt file, or a dtype no Var can hold (complex,
+/// strings, objects, structured), throws Error naming the file, the entry and what was wrong.
 Named<Var> load_npz(const std::string& path);
 
 /// Saves the model's parameters and buffers under their paths ("fc1.weight", "bn.running_mean").

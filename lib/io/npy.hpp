@@ -1,7 +1,7 @@
 #pragma once
 // The .npy array format, what an .npz holds in each entry: written as numpy writes version 1.0, read in versions 1
-// to 3, little-endian float32 and float64 in C order. The bytes come through an EntryReader, so that the zip
-// around them stays in npz.cpp.
+// to 3, in either order and byte order, of the dtypes load_npz lists. The bytes come through an EntryReader, so that
+// the zip around them stays in npz.cpp.
 #include <xgrad/var.hpp>
 
 #include <cstddef>

@@ -16,6 +16,19 @@ double fan(const Var& parameter, FanMode mode) {
     return mode == FanMode::fan_in ? in : out;
 }
 
+// The draws behind every random initializer, whose errors name the initializer called rather than randn or rand.
+void fill_normal(const char* op, Var& parameter, Generator& generator, double mean, double std) {
+    require_defined(op, parameter);
+    require_normal_parameters(op, mean, std);
+    parameter.copy_from(randn(parameter.shape(), generator, parameter.dtype(), mean, std));
+}
+
+void fill_uniform(const char* op, Var& parameter, Generator& generator, double low, double high) {
+    require_defined(op, parameter);
+    require_uniform_range(op, low, high);
+    parameter.copy_from(rand(parameter.shape(), generator, parameter.dtype(), low, high));
+}
+
 }  // namespace
 
 double calculate_gain(Nonlinearity nonlinearity, double negative_slope) {
@@ -50,36 +63,34 @@ void constant(Var& parameter, double value) {
 }
 
 void normal(Var& parameter, Generator& generator, double mean, double std) {
-    require_defined("init", parameter);
-    parameter.copy_from(randn(parameter.shape(), generator, parameter.dtype(), mean, std));
+    fill_normal("init::normal", parameter, generator, mean, std);
 }
 
 void uniform(Var& parameter, Generator& generator, double low, double high) {
-    require_defined("init", parameter);
-    parameter.copy_from(rand(parameter.shape(), generator, parameter.dtype(), low, high));
+    fill_uniform("init::uniform", parameter, generator, low, high);
 }
 
 void xavier_normal(Var& parameter, Generator& generator, double gain) {
     const auto [in, out] = fans(parameter);
-    normal(parameter, generator, 0.0, gain * std::sqrt(2.0 / (in + out)));
+    fill_normal("init::xavier_normal", parameter, generator, 0.0, gain * std::sqrt(2.0 / (in + out)));
 }
 
 void xavier_uniform(Var& parameter, Generator& generator, double gain) {
     const auto [in, out] = fans(parameter);
     const double bound = gain * std::sqrt(6.0 / (in + out));
-    uniform(parameter, generator, -bound, bound);
+    fill_uniform("init::xavier_uniform", parameter, generator, -bound, bound);
 }
 
 void kaiming_normal(Var& parameter, Generator& generator, Nonlinearity nonlinearity, FanMode mode,
                     double negative_slope) {
     const double std = calculate_gain(nonlinearity, negative_slope) / std::sqrt(fan(parameter, mode));
-    normal(parameter, generator, 0.0, std);
+    fill_normal("init::kaiming_normal", parameter, generator, 0.0, std);
 }
 
 void kaiming_uniform(Var& parameter, Generator& generator, Nonlinearity nonlinearity, FanMode mode,
                      double negative_slope) {
     const double bound = calculate_gain(nonlinearity, negative_slope) * std::sqrt(3.0 / fan(parameter, mode));
-    uniform(parameter, generator, -bound, bound);
+    fill_uniform("init::kaiming_uniform", parameter, generator, -bound, bound);
 }
 
 }  // namespace xg::init

@@ -1,5 +1,6 @@
 // Portable random draws: the bits come from mt19937_64, the mapping to uniform and normal values is ours, so
 // a seed gives the same numbers with any standard library.
+#include "support/checks.hpp"
 #include "support/element_count.hpp"
 
 #include <xgrad/errors.hpp>
@@ -57,15 +58,12 @@ Var draw(const char* op, const Shape& shape, Dtype dtype, Draw next) {
 }  // namespace
 
 Var randn(const Shape& shape, Generator& generator, Dtype dtype, double mean, double std) {
-    if (!std::isfinite(mean) || !(std >= 0.0) || std::isinf(std))
-        throw Error(fmt::format("randn: mean must be a finite number and std a finite non-negative one, got {} and {}",
-                                mean, std));
+    require_normal_parameters("randn", mean, std);
     return draw("randn", shape, dtype, [&] { return mean + std * generator.normal(); });
 }
 
 Var rand(const Shape& shape, Generator& generator, Dtype dtype, double low, double high) {
-    if (!std::isfinite(low) || !std::isfinite(high) || low > high)
-        throw Error(fmt::format("rand: the range [{}, {}) must be finite with low <= high", low, high));
+    require_uniform_range("rand", low, high);
     return draw("rand", shape, dtype, [&] { return low + (high - low) * generator.uniform(); });
 }
 

@@ -23,4 +23,19 @@ void require_non_negative(const char* op, const char* name, double value) {
         throw E(fmt::format("{}: {} must be a non-negative number, got {}", op, name, value));
 }
 
+/// Throws Error("<op>: mean must be a finite number and std a finite non-negative one, got <mean> and <std>"):
+/// randn and the initializers that draw from it, each under its own name.
+inline void require_normal_parameters(const char* op, double mean, double std) {
+    if (!std::isfinite(mean) || !is_finite_non_negative(std))
+        throw Error(fmt::format("{}: mean must be a finite number and std a finite non-negative one, got {} and {}",
+                                op, mean, std));
+}
+
+/// Throws Error("<op>: the range [<low>, <high>) must be finite with low <= high"): rand and the initializers that
+/// draw from it.
+inline void require_uniform_range(const char* op, double low, double high) {
+    if (!std::isfinite(low) || !std::isfinite(high) || low > high)
+        throw Error(fmt::format("{}: the range [{}, {}) must be finite with low <= high", op, low, high));
+}
+
 }  // namespace xg

@@ -260,6 +260,34 @@ TEST_CASE("initializers: constants, spreads from fan-in and fan-out, same seed s
                          "init: fan-in and fan-out need a non-empty parameter with at least one axis, got shape ()",
                          xg::ShapeError);
 
+    // Errors name the initializer called, not the randn or rand it draws with, and leave the parameter as it was.
+    const xt::xarray<double> before = w.value<double>();
+    CHECK_THROWS_WITH_AS(xg::init::normal(w, g, 0.0, -1.0),
+                         "init::normal: mean must be a finite number and std a finite non-negative one, got 0 and -1",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(xg::init::uniform(w, g, 1.0, 0.0),
+                         "init::uniform: the range [1, 0) must be finite with low <= high", xg::Error);
+    CHECK_THROWS_WITH_AS(xg::init::xavier_normal(w, g, std::nan("")),
+                         "init::xavier_normal: mean must be a finite number and std a finite non-negative one, got 0 "
+                         "and nan",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(xg::init::xavier_uniform(w, g, -1.0),
+                         "init::xavier_uniform: the range [0.09258200997725514, -0.09258200997725514) must be finite "
+                         "with low <= high",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(xg::init::kaiming_normal(w, g, xg::init::Nonlinearity::leaky_relu,
+                                                  xg::init::FanMode::fan_in, std::nan("")),
+                         "init::kaiming_normal: mean must be a finite number and std a finite non-negative one, got 0 "
+                         "and nan",
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(xg::init::kaiming_uniform(w, g, xg::init::Nonlinearity::leaky_relu,
+                                                   xg::init::FanMode::fan_in, std::nan("")),
+                         "init::kaiming_uniform: the range [-nan, nan) must be finite with low <= high", xg::Error);
+    CHECK(w.value<double>() == before);
+    Var undefined;
+    CHECK_THROWS_WITH_AS(xg::init::uniform(undefined, g),
+                         "init::uniform: undefined variable (a default-constructed Var)", xg::Error);
+
     xg::Generator a(42), b(42), c(43);
     Var wa = xg::zeros({50, 20}), wb = xg::zeros({50, 20}), wc = xg::zeros({50, 20});
     xg::init::xavier_normal(wa, a);
