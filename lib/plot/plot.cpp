@@ -755,6 +755,18 @@ void decision_boundary(nn::Module& model, const data::Dataset& data, const std::
         for (std::size_t c = 0; c < classes; ++c) {
             const auto& p = palette[c % palette.size()];
             figure.s().scol0(tint(c), (p[0] + 3 * 255) / 4, (p[1] + 3 * 255) / 4, (p[2] + 3 * 255) / 4);
+        }
+        // The class predicted at most grid points fills the whole panel first, in one rectangle; only the others
+        // are traced, which keeps the SVG small and leaves no gap where three regions meet.
+        std::vector<std::size_t> votes(classes, 0);
+        for (std::size_t point = 0; point < n * n; ++point)
+            for (std::size_t c = 0; c < classes; ++c) votes[c] += margin(c, point) > 0.0;
+        const auto base = static_cast<std::size_t>(std::max_element(votes.begin(), votes.end()) - votes.begin());
+        std::array<PLFLT, 4> corners_x = {x.low, x.high, x.high, x.low}, corners_y = {y.low, y.low, y.high, y.high};
+        figure.s().col0(tint(base));
+        figure.s().fill(4, corners_x.data(), corners_y.data());
+        for (std::size_t c = 0; c < classes; ++c) {
+            if (c == base || votes[c] == 0) continue;
             double highest = 0.0;
             for (std::size_t i = 0; i < n; ++i)
                 for (std::size_t j = 0; j < n; ++j) {
@@ -762,12 +774,10 @@ void decision_boundary(nn::Module& model, const data::Dataset& data, const std::
                     field[i][j] = std::isfinite(m) ? m : 0.0;
                     highest = std::max(highest, field[i][j]);
                 }
-            if (highest <= 0.0) continue;
             // The pen width, sh_width, is the outline's.
             figure.s().shade(rows.data(), static_cast<PLINT>(n), static_cast<PLINT>(n), nullptr, x.low, x.high,
                              y.low, y.high, 0.0, highest + 1.0, 0, tint(c), 0.5 * figure.unit(), 0, 0.0, 0, 0.0,
-                             fill_outlined,
-                             true, nullptr, nullptr);
+                             fill_outlined, true, nullptr, nullptr);
         }
         std::vector<LegendEntry> legend;
         for (std::size_t c = 0; c < classes; ++c) {
