@@ -591,8 +591,14 @@ void learning_curves(const History& history, const std::string& path, const Char
 }
 
 void lr_range_test(const FindLRResult& result, const std::string& path, const ChartOptions& options) {
-    check_options("lr_range_test", path, options);
+    // The rate axis is always logarithmic, so its limits are checked as such.
+    ChartOptions o = options;
+    o.log_x = true;
+    check_options("lr_range_test", path, o);
     if (result.lrs.empty()) throw Error(fmt::format("lr_range_test: '{}': the result has no steps", path));
+    if (result.smoothed_losses.size() != result.lrs.size())
+        throw Error(fmt::format("lr_range_test: '{}': the result has {} rates and {} smoothed losses", path,
+                                result.lrs.size(), result.smoothed_losses.size()));
     std::vector<double> log_lr, loss;
     Range x, y;
     for (std::size_t i = 0; i < result.lrs.size(); ++i) {
@@ -602,8 +608,6 @@ void lr_range_test(const FindLRResult& result, const std::string& path, const Ch
         x.add(log_lr.back());
         y.add(loss.back());
     }
-    ChartOptions o = options;
-    o.log_x = true;
     if (o.title.empty()) o.title = "learning-rate range test";
     if (o.x_label.empty()) o.x_label = "learning rate";
     if (o.y_label.empty()) o.y_label = "smoothed loss";

@@ -322,6 +322,17 @@ TEST_CASE("bad options fail with the option named and leave nothing behind") {
     CHECK_THROWS_WITH_AS(plot::line_chart({{"a", {1}, {1}, false, "red"}}, dir / "l.svg"),
                          message("line_chart", "l.svg", "series 'a' has colour 'red'; use \"#rrggbb\"").c_str(),
                          xg::Error);
+    xg::FindLRResult lr;
+    lr.lrs = {0.01, 0.1, 1.0};
+    lr.smoothed_losses = {2.0, 1.0, 3.0};
+    lr.suggested_lr = 0.1;
+    CHECK_THROWS_WITH_AS(plot::lr_range_test(lr, dir / "lr.svg", {.x_limits = {{0.0, 1.0}}}),
+                         message("lr_range_test", "lr.svg", "x_limits (0, 1) must be positive on a log axis").c_str(),
+                         xg::Error);
+    lr.smoothed_losses.pop_back();
+    CHECK_THROWS_WITH_AS(plot::lr_range_test(lr, dir / "lr.svg"),
+                         message("lr_range_test", "lr.svg", "the result has 3 rates and 2 smoothed losses").c_str(),
+                         xg::Error);
     xg::Generator g(4);
     nn::Sequential model(nn::Linear(2, 2, g));
     CHECK_THROWS_WITH_AS(plot::decision_boundary(model, data::make_moons(20, g, 0.1), dir / "b.svg", {.log_x = true}),
