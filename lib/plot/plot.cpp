@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -20,7 +21,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <cctype>
 
 namespace xg::plot {
 
