@@ -542,6 +542,8 @@ void line_chart(const std::vector<Series>& series, const std::string& path, cons
 
 void learning_curves(const History& history, const std::string& path, const ChartOptions& options) {
     check_options("learning_curves", path, options);
+    if (options.log_x)
+        throw Error(fmt::format("learning_curves: '{}': the epoch axis has no log scale; log_y is the loss's", path));
     if (history.epochs.empty()) throw Error(fmt::format("learning_curves: '{}': the history has no epochs", path));
     std::vector<double> epoch, train_loss, validation_loss, train_accuracy, validation_accuracy;
     Range loss, accuracy, x;
@@ -576,7 +578,6 @@ void learning_curves(const History& history, const std::string& path, const Char
         panel.title = prefix + "loss";
         panel.x_label = x_label;
         panel.y_label = options.y_label.empty() ? "loss" : options.y_label;
-        panel.log_x = false;
         figure.panel(x_window, window(options.y_limits, options.log_y, loss), panel, x_tick);
         figure.line(epoch, train_loss, colour(0), 1, 2.0, marked);
         figure.line(epoch, validation_loss, colour(1), 2, 2.0, marked);
@@ -626,10 +627,11 @@ void lr_range_test(const FindLRResult& result, const std::string& path, const Ch
 
 void roc_curve(const metrics::RocCurve& roc, const std::string& path, const ChartOptions& options) {
     check_options("roc_curve", path, options);
+    if (options.log_x || options.log_y)
+        throw Error(fmt::format("roc_curve: '{}': the rates' unit square has no log axes", path));
     if (roc.fpr.size() < 2 || roc.fpr.size() != roc.tpr.size())
         throw Error(fmt::format("roc_curve: '{}': the curve needs at least two points", path));
     ChartOptions o = options;
-    o.log_x = o.log_y = false;
     if (o.title.empty()) o.title = "ROC curve";
     if (o.x_label.empty()) o.x_label = "false positive rate (FPR)";
     if (o.y_label.empty()) o.y_label = "true positive rate (TPR, recall)";
@@ -646,6 +648,10 @@ void roc_curve(const metrics::RocCurve& roc, const std::string& path, const Char
 
 void histograms(const Named<Var>& arrays, const std::string& path, std::size_t bins, const ChartOptions& options) {
     check_options("histograms", path, options);
+    if (options.log_x)
+        throw Error(fmt::format("histograms: '{}': the bins are even in value, so x has no log scale; log_y is the "
+                                "counts'",
+                                path));
     if (arrays.empty()) throw Error(fmt::format("histograms: '{}': nothing to plot", path));
     if (bins == 0) throw Error(fmt::format("histograms: '{}': bins must be positive", path));
     std::vector<std::vector<double>> values;
@@ -679,7 +685,6 @@ void histograms(const Named<Var>& arrays, const std::string& path, std::size_t b
         Figure figure(file, device, size, options.dpi, static_cast<int>(columns), static_cast<int>(rows), {},
                       titled);
         ChartOptions panel = options;
-        panel.log_x = false;
         if (panel.x_label.empty()) panel.x_label = "value";
         for (std::size_t k = 0; k < arrays.size(); ++k) {
             panel.title = arrays[k].first;

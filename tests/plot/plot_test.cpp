@@ -333,6 +333,18 @@ TEST_CASE("bad options fail with the option named and leave nothing behind") {
     CHECK_THROWS_WITH_AS(plot::lr_range_test(lr, dir / "lr.svg"),
                          message("lr_range_test", "lr.svg", "the result has 3 rates and 2 smoothed losses").c_str(),
                          xg::Error);
+    CHECK_THROWS_WITH_AS(plot::learning_curves(history(), dir / "c.svg", {.log_x = true}),
+                         message("learning_curves", "c.svg", "the epoch axis has no log scale; log_y is the loss's")
+                             .c_str(),
+                         xg::Error);
+    CHECK_THROWS_WITH_AS(plot::roc_curve(xg::metrics::roc_curve({0.1, 0.8}, {0, 1}), dir / "r.svg", {.log_y = true}),
+                         message("roc_curve", "r.svg", "the rates' unit square has no log axes").c_str(), xg::Error);
+    CHECK_THROWS_WITH_AS(plot::histograms({{"a", xg::Var(xt::xarray<double>{1.0, 2.0})}}, dir / "h.svg", 10,
+                                          {.log_x = true}),
+                         message("histograms", "h.svg",
+                                 "the bins are even in value, so x has no log scale; log_y is the counts'")
+                             .c_str(),
+                         xg::Error);
     xg::Generator g(4);
     nn::Sequential model(nn::Linear(2, 2, g));
     CHECK_THROWS_WITH_AS(plot::decision_boundary(model, data::make_moons(20, g, 0.1), dir / "b.svg", {.log_x = true}),
