@@ -33,7 +33,8 @@ struct Series {
 };
 
 /// What every plot takes. A plot with fixed axes (the ROC curve, learning curves) labels them itself where the
-/// labels are empty.
+/// labels are empty. Limits must be finite with low < high (positive on a log axis), a size at most 100 inches,
+/// dpi at most 1200 and a PNG at most 20000 pixels a side; the plot throws xg::Error naming what is wrong.
 struct ChartOptions {
     std::string title = "";
     std::string x_label = "";

@@ -155,12 +155,9 @@ struct Size {
 };
 
 // PLplot unloads its drivers when its last stream ends, and a program that then draws again after a PNG crashes
-// in libltdl (lt_dlexit runs a second time over a freed loader list). One idle stream, never ended, keeps the
-// drivers loaded for the program's life.
-void keep_drivers_loaded() {
-    static const plstream* const idle = new plstream;
-    static_cast<void>(idle);
-}
+// in libltdl (lt_dlexit runs a second time over a freed loader list). One idle stream, ended only at exit, keeps
+// the drivers loaded until then, so they are unloaded once.
+void keep_drivers_loaded() { static const plstream idle; }
 
 // About how many characters the longest of an axis's tick labels has: PLplot writes as many decimals as its tick
 // step, about a fifth of the span, needs.

@@ -1,5 +1,6 @@
-// Plots: every kind is written to a temporary directory and must parse as SVG (with Python's XML parser); bad
-// paths and formats fail with a clear message and leave no file behind.
+// Plots: every kind is written to a temporary directory and must parse as SVG (with Python's XML parser); the
+// options reach the file (sizes, limits, colours, titles, one-epoch marks); bad paths, formats and options fail
+// with a clear message and leave no file behind. plot_render (render_test.py) checks every plot's SVG further.
 #include "check.hpp"
 
 #include <cmath>
