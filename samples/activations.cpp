@@ -94,8 +94,11 @@ int run(int argc, char** argv) {
                 panels.emplace_back(fmt::format("{}-layer", layer), x);
             }
         }
-        const double low = c.activation == Activation::tanh ? -1.0 : 0.0;
-        xg::plot::histograms(panels, sample::output_file(flags, c.name + ".svg"), 30, low, 1.0);
+        // Sigmoid and tanh over their whole range, so the cases compare; ReLU over the values it gave.
+        xg::plot::ChartOptions options{fmt::format("{}, weights N(0, {:.4g}²)", c.name, c.weight_std), "activation"};
+        if (c.activation == Activation::sigmoid) options.x_limits = {{0.0, 1.0}};
+        if (c.activation == Activation::tanh) options.x_limits = {{-1.0, 1.0}};
+        xg::plot::histograms(panels, sample::output_file(flags, c.name + ".svg"), 30, options);
     }
     xg::write_file(sample::output_file(flags, "activations.csv"), csv);
     fmt::print("wrote activations.csv and one histogram SVG per case in {}\n", flags.out);

@@ -74,14 +74,14 @@ int run(int argc, char** argv) {
     fmt::print("\nvalidation set:\n{}\nprecision {:.4f}  recall (TPR) {:.4f}  F1 {:.4f}  FPR {:.4f}  ({})\n",
                confusion.to_string(), confusion.precision(average), confusion.recall(average), confusion.f1(average),
                confusion.fpr(average), classes == 2 ? "class 1 is positive" : "macro averages");
-    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), dataset);
+    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), {dataset});
     xg::plot::decision_boundary(model, split.train, sample::output_file(flags, "decision_boundary.svg"),
-                                dataset + " (training points)");
+                                {dataset + " (training points)"});
     if (classes == 2) {
         const xt::xarray<float>& logits = scores.value<float>();
         const metrics::RocCurve roc =
             metrics::roc_curve(std::vector<double>(logits.begin(), logits.end()), split.test.labels);
-        xg::plot::roc_curve(roc, sample::output_file(flags, "roc.svg"), dataset + ": ROC curve");
+        xg::plot::roc_curve(roc, sample::output_file(flags, "roc.svg"), {dataset + ": ROC curve"});
         fmt::print("ROC AUC {:.4f}\n", roc.auc);
     }
     fmt::print("wrote history.csv, curves.svg, decision_boundary.svg{} in {}\n", classes == 2 ? ", roc.svg" : "",

@@ -31,7 +31,7 @@ int run(int argc, char** argv) {
     options.validation_name = "test";
     options.history_csv = sample::output_file(flags, "history.csv");
     const xg::History history = xg::fit(model, sgd, fashion.train, options);
-    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), "Fashion-MNIST 784-64-16-10");
+    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), {"Fashion-MNIST 784-64-16-10"});
 
     const std::vector<std::string> names = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat",
                                             "Sandal",  "Shirt",   "Sneaker",  "Bag",   "Boot"};

@@ -171,10 +171,10 @@ int run(int argc, char** argv) {
                confusion.fpr(metrics::Average::binary), confusion.f1(metrics::Average::binary), roc.auc);
 
     history.save_csv(sample::output_file(flags, "history.csv"));
-    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), "logistic regression");
+    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), {"logistic regression"});
     xg::plot::decision_boundary(model, split.test, sample::output_file(flags, "decision_boundary.svg"),
-                                "logistic regression: held-out points");
-    xg::plot::roc_curve(roc, sample::output_file(flags, "roc.svg"), "logistic regression: ROC curve (held-out)");
+                                {"logistic regression: held-out points"});
+    xg::plot::roc_curve(roc, sample::output_file(flags, "roc.svg"), {"logistic regression: ROC curve (held-out)"});
     fmt::print("\nwrote history.csv, curves.svg, decision_boundary.svg and roc.svg in {}\n", flags.out);
     return 0;
 }

@@ -61,7 +61,7 @@ int run(int argc, char** argv) {
     }
 
     history.save_csv(sample::output_file(flags, "history.csv"));
-    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), "MNIST 784-64-16-10");
+    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), {"MNIST 784-64-16-10"});
     const xg::metrics::ConfusionMatrix confusion = sample::confusion(model, mnist.test);
     fmt::print("\ntest accuracy {:.4f}, macro F1 {:.4f}\n\n{}\nwrote {} and {}\n", confusion.accuracy(),
                confusion.f1(xg::metrics::Average::macro), confusion.to_string(),

@@ -56,7 +56,7 @@ int run(int argc, char** argv) {
     options.evaluate_train = true;
     options.history_csv = sample::output_file(flags, "history.csv");
     const xg::History history = xg::fit(model, sgd, mnist.train, options);
-    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), "MNIST 784-50-10");
+    xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), {"MNIST 784-50-10"});
 
     // The seed's run (seed 003), epoch by epoch: train and test accuracy.
     const std::vector<std::pair<double, double>> seed = {

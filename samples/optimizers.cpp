@@ -5,7 +5,9 @@
 // four paths (paths.svg).
 #include "sample.hpp"
 
+#include <cmath>
 #include <functional>
+#include <numbers>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,8 +63,29 @@ int run(int argc, char** argv) {
         fmt::print("\n");
     }
     xg::write_file(csv_file, csv);
+    // Level sets of f under the paths, as the book's contour plot: the ellipses x²/20 + y² = level, in grey and
+    // out of the legend; then the start and the minimum.
+    std::vector<xg::plot::Series> chart;
+    for (double level : {0.05, 0.2, 0.5, 1.0, 2.0, 3.5, 5.5, 8.0}) {
+        xg::plot::Series ellipse{"", {}, {}, false, "#c8c8c8"};
+        for (int k = 0; k <= 120; ++k) {
+            const double t = 2.0 * std::numbers::pi * k / 120.0;
+            ellipse.x.push_back(std::sqrt(20.0 * level) * std::cos(t));
+            ellipse.y.push_back(std::sqrt(level) * std::sin(t));
+        }
+        chart.push_back(ellipse);
+    }
+    chart.insert(chart.end(), paths.begin(), paths.end());
+    chart.push_back({"start (-7, 2)", {-7.0}, {2.0}, true, "#7f7f7f"});
+    chart.push_back({"minimum (0, 0)", {0.0}, {0.0}, true, "#000000"});
     const std::string file = sample::output_file(flags, "paths.svg");
-    xg::plot::line_chart(paths, file, {"paths from (-7, 2) to the minimum (0, 0)", "x", "y"});
+    xg::plot::line_chart(chart, file,
+                         {.title = "paths from (-7, 2) to the minimum of f(x, y) = x²/20 + y²",
+                          .x_label = "x",
+                          .y_label = "y",
+                          .x_limits = {{-10.0, 10.0}},
+                          .y_limits = {{-3.5, 3.5}},
+                          .figure_size = {{8.0, 4.8}}});
     fmt::print("wrote {} and {}\n", csv_file, file);
     return 0;
 }

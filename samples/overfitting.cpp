@@ -223,7 +223,7 @@ int run(int argc, char** argv) {
     accuracy_chart(runs, sample::output_file(flags, "accuracy.svg"),
                    fmt::format("{} MNIST images, 6×100 ReLU: train (circles) and test (lines) accuracy", train.size()));
     for (const Run& run : runs)
-        xg::plot::learning_curves(run.history, sample::output_file(flags, "curves_" + run.key + ".svg"), run.label);
+        xg::plot::learning_curves(run.history, sample::output_file(flags, "curves_" + run.key + ".svg"), {run.label});
     fmt::print("\nwrote accuracy.csv, accuracy.svg and curves_{{plain,weight_decay,dropout}}.svg in {}\n", flags.out);
     return 0;
 }
