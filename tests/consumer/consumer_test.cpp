@@ -77,6 +77,7 @@ TEST_CASE("this xgrad has no plots, and nothing of PLplot comes with it") {
     REQUIRE(!cmake_package.empty());
     CHECK(fs::exists(lib / "cmake" / "xgrad" / "xgradConfigVersion.cmake"));
     CHECK(cmake_package.find("set(xgrad_HAS_PLOT 0)") != std::string::npos);
+    CHECK(cmake_package.find("plplotcxx") == std::string::npos);
     CHECK(cmake_package.find("INTERFACE_COMPILE_DEFINITIONS \"XTENSOR_USE_XSIMD\"") != std::string::npos);
     CHECK(cmake_package.find("INTERFACE_COMPILE_OPTIONS \"-march=" XGRAD_CPU_BASELINE "\"") != std::string::npos);
 }
