@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test suite twice: in the release build, and in a build
 # with xtensor's assertions and AddressSanitizer + UndefinedBehaviorSanitizer, where any report is a failure.
-# Then builds the library alone without PLplot (build-noplot), installs it into build-noplot/prefix and runs an
-# outside program against that install (tests/consumer). Ends with "N passed, N failed", counting doctest test
-# cases over the three.
+# Then builds the library alone without PLplot (build-noplot), installs it into build-noplot/prefix, builds an
+# outside program against that install with meson (tests/consumer) and with CMake (tests/consumer_cmake), installs
+# each and runs it from there. Ends with "N passed, N failed", counting doctest test cases over all of them.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
@@ -35,29 +35,48 @@ done
 
 echo "== build-noplot"
 consumer=build-noplot/consumer
-# The library, installed into its prefix, then tests/consumer built against that install through pkg-config.
+consumer_cmake=build-noplot/consumer_cmake
+# The library, installed into its prefix; then a meson project (tests/consumer, through pkg-config) and a CMake
+# project (tests/consumer_cmake, through find_package) built against that install and installed into prefixes of
+# their own.
 build_noplot() {
     { meson compile -C build-noplot && meson install -C build-noplot --quiet --only-changed; } || return 1
-    if [ ! -f "$consumer/build.ninja" ]; then
-        local log
-        log=$(meson setup "$consumer" tests/consumer -Dpkg_config_path="$noplot_prefix/lib/pkgconfig" 2>&1) ||
-            { echo "$log" >&2; return 1; }
-    fi
-    meson compile -C "$consumer"
+    local options=(-Dpkg_config_path="$noplot_prefix/lib/pkgconfig" --prefix="$PWD/$consumer/prefix") log
+    if [ -f "$consumer/build.ninja" ]; then
+        log=$(meson configure "$consumer" "${options[@]}" 2>&1)
+    else
+        log=$(meson setup "$consumer" tests/consumer "${options[@]}" 2>&1)
+    fi || { echo "$log" >&2; return 1; }
+    { meson compile -C "$consumer" && meson install -C "$consumer" --quiet --only-changed; } || return 1
+    cmake -S tests/consumer_cmake -B "$consumer_cmake" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+          -DCMAKE_PREFIX_PATH="$noplot_prefix" -DCMAKE_INSTALL_PREFIX="$PWD/$consumer_cmake/prefix" >/dev/null &&
+        cmake --build "$consumer_cmake" && cmake --install "$consumer_cmake" >/dev/null
 }
 if ! build_noplot; then
-    echo "error: build-noplot, or tests/consumer against its install, does not build" >&2
+    echo "error: build-noplot, or a consumer against its install, does not build" >&2
     echo "0 passed, 1 failed"
     exit 1
 fi
 meson test -C "$consumer" --print-errorlogs || status=1
+# The installed programs run as a user would run them, without LD_LIBRARY_PATH: their run paths find libxgrad.
+# Each run is recorded as meson test records a test, in a testlog.json of its own.
+run_installed() {
+    local program=$1 log=$2 output result=OK
+    output=$(env -u LD_LIBRARY_PATH "$program" 2>&1) || { result=FAIL; status=1; }
+    printf '%s\n' "$output"
+    python3 -c 'import json, sys; print(json.dumps(dict(name=sys.argv[1], result=sys.argv[2], stdout=sys.argv[3])))' \
+        "$program" "$result" "$output" >"$log"
+}
+run_installed "$consumer/prefix/bin/consumer_test" "$consumer/installed-testlog.json"
+run_installed "$consumer_cmake/prefix/bin/consumer_cmake_test" "$consumer_cmake/installed-testlog.json"
 
 # Each suite ends its output with doctest's summary:
 #   [doctest] test cases: 12 | 12 passed | 0 failed | 0 skipped
 # and so does each fuzz replay of build-sanitize (fuzz/replay.cpp), one case per corpus or crash file.
 # A suite that crashed (or was killed by a sanitizer) before printing one counts as one failed case.
 python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json \
-    build-noplot/consumer/meson-logs/testlog.json <<'PY'
+    "$consumer/meson-logs/testlog.json" "$consumer/installed-testlog.json" \
+    "$consumer_cmake/installed-testlog.json" <<'PY'
 import json, re, sys
 passed = failed = 0
 for path in sys.argv[1:]:

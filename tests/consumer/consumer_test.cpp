@@ -1,25 +1,32 @@
 // An outside program against an xgrad built without PLplot: it trains through the installed headers and library,
-// and checks that nothing of PLplot came along (not in the headers, the pkg-config file or the loaded libraries).
+// and checks that nothing of PLplot came along (not in the headers, the pkg-config file, the CMake package or the
+// loaded libraries), and that libxgrad is the installed one. tests/consumer builds it with meson (pkg-config),
+// tests/consumer_cmake with CMake (find_package); each passes the install's directories as XGRAD_INSTALLED_INCLUDEDIR
+// and XGRAD_INSTALLED_LIBDIR, and test.sh runs it from where it was installed too.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <xgrad/xgrad.hpp>
 
 #include <doctest/doctest.h>
 #include <link.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+// The flags the library was compiled with, which the dependency must bring to every file of its users (config.hpp
+// checks the -march).
+#ifndef XTENSOR_USE_XSIMD
+#error "the xgrad dependency did not define XTENSOR_USE_XSIMD"
+#endif
+
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string installed(const char* variable) {
-    const char* value = std::getenv(variable);
-    REQUIRE_MESSAGE(value, variable, " is not set: run this through meson test");
-    return value;
+std::string contents(const fs::path& path) {
+    std::ifstream file(path);
+    return {std::istreambuf_iterator<char>(file), {}};
 }
 
 std::vector<std::string> loaded_libraries() {
@@ -33,6 +40,8 @@ std::vector<std::string> loaded_libraries() {
         &paths);
     return paths;
 }
+
+const fs::path include = XGRAD_INSTALLED_INCLUDEDIR, lib = XGRAD_INSTALLED_LIBDIR;
 
 }  // namespace
 
@@ -55,17 +64,25 @@ TEST_CASE("fit learns y = 3x - 1 with the engine alone") {
 
 TEST_CASE("this xgrad has no plots, and nothing of PLplot comes with it") {
     CHECK(XGRAD_HAS_PLOT == 0);
-    const fs::path include = installed("XGRAD_INCLUDEDIR"), lib = installed("XGRAD_LIBDIR");
     CHECK(fs::exists(include / "xgrad" / "config.hpp"));
     CHECK(!fs::exists(include / "xgrad" / "plot.hpp"));
 
-    std::ifstream pc(lib / "pkgconfig" / "xgrad.pc");
-    const std::string pkg_config{std::istreambuf_iterator<char>(pc), {}};
+    const std::string pkg_config = contents(lib / "pkgconfig" / "xgrad.pc");
     REQUIRE(!pkg_config.empty());
     CHECK(pkg_config.find("plplot") == std::string::npos);
     // The flags the library was compiled with, which every user's translation unit must share.
     CHECK(pkg_config.find("-DXTENSOR_USE_XSIMD -march=") != std::string::npos);
 
+    const std::string cmake_package = contents(lib / "cmake" / "xgrad" / "xgradConfig.cmake");
+    REQUIRE(!cmake_package.empty());
+    CHECK(fs::exists(lib / "cmake" / "xgrad" / "xgradConfigVersion.cmake"));
+    CHECK(cmake_package.find("set(xgrad_HAS_PLOT 0)") != std::string::npos);
+    CHECK(cmake_package.find("plplotcxx") == std::string::npos);
+    CHECK(cmake_package.find("INTERFACE_COMPILE_DEFINITIONS \"XTENSOR_USE_XSIMD\"") != std::string::npos);
+    CHECK(cmake_package.find("INTERFACE_COMPILE_OPTIONS \"-march=" XGRAD_CPU_BASELINE "\"") != std::string::npos);
+}
+
+TEST_CASE("the libxgrad loaded is the installed one, and no PLplot") {
     bool found_xgrad = false;
     for (const std::string& path : loaded_libraries()) {
         INFO(path);
