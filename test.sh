@@ -13,7 +13,9 @@ install_dependencies
 XGRAD_MNIST_DIR=$(scripts/fetch_mnist.sh)
 export XGRAD_MNIST_DIR
 configure build --buildtype=release -Dtests=true -Dsamples=true -Dbench=true -Dplot=enabled
-configure build-sanitize --buildtype=debugoptimized -Doptimization=1 -Db_sanitize=address,undefined \
+# -O1 with debug info under buildtype "custom": a reused directory's `meson configure` applies --buildtype after
+# -Doptimization, so debugoptimized would turn it into -O2 and recompile everything.
+configure build-sanitize --buildtype=custom -Ddebug=true -Doptimization=1 -Db_sanitize=address,undefined \
     -Db_lundef=false -Dxtensor_assert=true -Dtests=true -Dsamples=false -Dbench=false -Dplot=enabled
 noplot_prefix=$PWD/build-noplot/prefix
 configure build-noplot --buildtype=release -Dplot=disabled -Dtests=false -Dsamples=false -Dbench=false \
