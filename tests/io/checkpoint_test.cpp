@@ -213,19 +213,18 @@ TEST_CASE("load_npz refuses what a Var cannot hold, naming the entry, its dtype 
     const std::string prefix = "load_npz: '" + (dir / "refused.npz") + "' entry 'x.npy': ";
     const std::string other = " is not supported (only bool, int8 to int64, uint8 to uint64 and float16 to float64, "
                               "either byte order); convert it with numpy: np.savez(path, name=array.astype(np.";
-    CHECK(refused("np.array([1, 2**53 + 1, 3])") ==
-          prefix + "int64 element (1,) is 9007199254740993, which float64 cannot hold exactly (it holds every "
-                   "integer up to 2^53); to read it rounded, convert it with numpy: "
-                   "np.savez(path, name=array.astype(np.float64))");
+    // The message for a 64-bit integer that float64 would round: the element, its value, and how to convert.
+    const auto inexact = [&](const std::string& element_and_value) {
+        return prefix + element_and_value +
+               ", which float64 cannot hold exactly (it holds every integer up to 2^53); to read it rounded, convert "
+               "it with numpy: np.savez(path, name=array.astype(np.float64))";
+    };
+    CHECK(refused("np.array([1, 2**53 + 1, 3])") == inexact("int64 element (1,) is 9007199254740993"));
     // In Fortran order (1, 0) comes before (0, 1), and the index names the first refused in the file.
     CHECK(refused("np.asfortranarray(np.array([[0, 2**53 + 1], [-2**53 - 1, 3]]))") ==
-          prefix + "int64 element (1, 0) is -9007199254740993, which float64 cannot hold exactly (it holds every "
-                   "integer up to 2^53); to read it rounded, convert it with numpy: "
-                   "np.savez(path, name=array.astype(np.float64))");
+          inexact("int64 element (1, 0) is -9007199254740993"));
     CHECK(refused("np.array([0, 2**64 - 1], dtype='>u8')") ==
-          prefix + "uint64 element (1,) is 18446744073709551615, which float64 cannot hold exactly (it holds every "
-                   "integer up to 2^53); to read it rounded, convert it with numpy: "
-                   "np.savez(path, name=array.astype(np.float64))");
+          inexact("uint64 element (1,) is 18446744073709551615"));
     CHECK(refused("np.array([1 + 2j])") ==
           prefix + "dtype '<c16' is complex, which a Var cannot hold; save the real and imaginary parts as two "
                    "arrays: np.savez(path, re=array.real, im=array.imag)");
