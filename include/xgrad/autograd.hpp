@@ -3,6 +3,7 @@
 #include <xgrad/var.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 namespace xg {
@@ -53,6 +54,16 @@ private:
 
 bool is_grad_enabled();
 bool is_anomaly_enabled();
+
+/// Data parallelism over this machine's cores: runs work(part) for part = 0 … parts − 1 at the same time, part 0 on
+/// the calling thread and the others on xgrad's worker threads (parts ≤ num_threads()), each recording on its own
+/// tape. The gradients their backward passes compute for leaves are added into the leaves' .grad once every part
+/// has finished, so .grad ends as if the parts had run one after another (up to rounding). Grad and anomaly mode are
+/// the caller's in every part. The parts run at once: work may read shared variables but must not write them (no
+/// optimizer step, zero_grad or module with state such as BatchNorm or Dropout in training), and must not call
+/// xg::grad. An exception from a part is rethrown here, the lowest part's, once all parts have finished. fit uses
+/// it to split each batch.
+void parallel_backward(std::size_t parts, const std::function<void(std::size_t part)>& work);
 
 /// Number of recorded ops on this thread's tape that are still alive and not yet released by backward.
 std::size_t tape_size();

@@ -61,8 +61,6 @@ public:
         : grad(grad), node_(node), sweep_(sweep) {}
 
 private:
-    /// The .grad array add_product may write into, or nullptr.
-    Tensor* leaf_grad(std::size_t i) const;
     const Node& input_node(std::size_t i) const;
 
     const std::shared_ptr<Node>& node_;

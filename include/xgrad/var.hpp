@@ -144,7 +144,11 @@ Var full(const Shape& shape, double value, Dtype dtype = Dtype::float32);
 Var zeros_like(const Var& x);
 Var ones_like(const Var& x);
 
-/// Sets how many threads OpenBLAS uses for matrix products (1 is fastest for small networks).
+/// Sets how many threads xgrad uses (PyTorch's torch::set_num_threads): fit splits each batch across them
+/// (parallel_backward), and a large matrix product elsewhere is split by rows. OpenBLAS itself runs on one thread.
+/// Throws Error unless threads ≥ 1.
 void set_num_threads(int threads);
+/// The threads xgrad uses: set_num_threads's, else $XGRAD_NUM_THREADS, else the cores this process may run on.
+int num_threads();
 
 }  // namespace xg

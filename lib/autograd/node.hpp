@@ -17,6 +17,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -87,6 +88,18 @@ private:
     bool previous_;
 };
 
+/// Sets anomaly mode on this thread while alive (DetectAnomalyGuard's general form).
+class AnomalyModeGuard {
+public:
+    explicit AnomalyModeGuard(bool enabled);
+    ~AnomalyModeGuard();
+    AnomalyModeGuard(const AnomalyModeGuard&) = delete;
+    AnomalyModeGuard& operator=(const AnomalyModeGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
 /// How one backward sweep runs, fixed when it starts and handed to every vjp through its Backward.
 struct Sweep {
     /// Where leaves' gradients go: into their .grad (backward), or collected for xg::grad (capture).
@@ -97,6 +110,24 @@ struct Sweep {
     /// Anomaly mode was on when the sweep started: every gradient handed on is checked for NaN and Inf.
     bool check_anomalies = false;
 };
+
+/// Where backward puts leaf gradients on a thread running one of parallel_backward's parts: not into the leaves'
+/// .grad, which another part may be writing, but into these arrays, which parallel_backward adds into .grad once
+/// every part has finished. The arrays stay with the thread from one call to the next, so a training step reuses them.
+struct LeafGradients {
+    struct Slot {
+        std::weak_ptr<Node> leaf;
+        Var grad;
+        bool written = false;  // by this call; otherwise grad holds an earlier call's array, to be overwritten
+    };
+    std::unordered_map<const Node*, Slot> slots;
+    /// The arrays of the part this thread runs, or null: outside parallel_backward and in part 0, leaf gradients go
+    /// into .grad.
+    static thread_local LeafGradients* redirect;
+};
+
+/// Adds a part's gradient of `leaf` into the leaf's .grad (parallel_backward, once the parts have finished).
+void add_to_grad(Node& leaf, const Var& g);
 
 /// A constant leaf holding `value`.
 Var constant(Tensor value);

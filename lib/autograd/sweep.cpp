@@ -3,6 +3,7 @@
 #include "autograd/node.hpp"
 #include "ops/blas.hpp"
 #include "ops/kernels.hpp"
+#include "support/thread_pool.hpp"
 
 #include <xtensor/xnoalias.hpp>
 
@@ -33,10 +34,27 @@ void accumulate(const Sweep& sweep, Var& slot, Var g) {
     }
 }
 
-// A leaf's gradient: into its .grad, or into `pending` for xg::grad when that asked for this leaf.
-void accumulate_leaf(const Sweep& sweep, Node& leaf, Var g) {
+// The slot of `leaf` among a parallel part's gradients; a slot left by a dead node at the same address starts over.
+LeafGradients::Slot& slot_of(LeafGradients& gradients, const std::shared_ptr<Node>& leaf) {
+    LeafGradients::Slot& slot = gradients.slots[leaf.get()];
+    if (slot.leaf.lock() != leaf) slot = {leaf, Var(), false};
+    return slot;
+}
+
+// A leaf's gradient: into its .grad, into `pending` for xg::grad when that asked for this leaf, or into the running
+// parallel part's own arrays.
+void accumulate_leaf(const Sweep& sweep, const std::shared_ptr<Node>& node, Var g) {
+    Node& leaf = *node;
     if (sweep.leaves == Sweep::Leaves::capture) {
         if (leaf.capture) accumulate(sweep, leaf.pending, std::move(g));
+    } else if (LeafGradients::redirect) {
+        LeafGradients::Slot& slot = slot_of(*LeafGradients::redirect, node);
+        if (slot.written) {
+            accumulate(sweep, slot.grad, std::move(g));
+        } else {
+            slot.grad = (sweep.create_graph || exclusively_ours(g)) ? std::move(g) : g.detach();
+            slot.written = true;
+        }
     } else if (!leaf.grad.defined()) {
         // .grad outlives this sweep and is updated in place later, so it must not share g's node.
         leaf.grad = (sweep.create_graph || exclusively_ours(g)) ? std::move(g) : g.detach();
@@ -46,6 +64,50 @@ void accumulate_leaf(const Sweep& sweep, Node& leaf, Var g) {
         leaf.grad = add(leaf.grad, g);
     }
 }
+
+// Where add_product can put its product straight from the GEMM: a leaf's .grad (adding to it) or the parallel
+// part's array from an earlier step (overwriting it the first time this step).
+struct ProductTarget {
+    Tensor* array = nullptr;
+    bool overwrite = false;
+    LeafGradients::Slot* slot = nullptr;  // marked written once the product is in
+};
+
+bool reusable(const Var& grad, const Tensor& value) {
+    return grad.defined() && !grad.requires_grad() && tensor_of(grad).index() == value.index() &&
+           grad.shape() == shape_of_tensor(value);
+}
+
+ProductTarget product_target(const std::shared_ptr<Node>& node, const Sweep& sweep) {
+    Node& input = *node;
+    if (input.op != nullptr || !input.requires_grad || sweep.leaves != Sweep::Leaves::accumulate ||
+        sweep.create_graph || sweep.check_anomalies)
+        return {};
+    if (LeafGradients::redirect) {
+        LeafGradients::Slot& slot = slot_of(*LeafGradients::redirect, node);
+        if (!reusable(slot.grad, input.value) || slot.grad.use_count() != 1) return {};
+        return {&mutable_tensor_of(slot.grad), !slot.written, &slot};
+    }
+    if (!reusable(input.grad, input.value)) return {};
+    return {&mutable_tensor_of(input.grad), false, nullptr};
+}
+
+}  // namespace
+
+void add_to_grad(Node& leaf, const Var& g) {
+    if (g.requires_grad())
+        throw GraphError(
+            "parallel_backward: a part ran backward with create_graph; its gradients are graphs on that part's "
+            "thread and cannot be added on the caller's");
+    if (!leaf.grad.defined())
+        leaf.grad = g.detach();
+    else if (!leaf.grad.requires_grad())
+        add_in_place(leaf.grad, g);
+    else
+        leaf.grad = add(leaf.grad, g);
+}
+
+namespace {
 
 std::string released_message(const Node& node) {
     return fmt::format(
@@ -76,31 +138,22 @@ bool Backward::needs(std::size_t i) const { return input_node(i).requires_grad; 
 
 bool Backward::create_graph() const { return sweep_.create_graph; }
 
-Tensor* Backward::leaf_grad(std::size_t i) const {
-    input_node(i);
-    Node& input = *node_->inputs[i];
-    if (input.op != nullptr || !input.requires_grad || sweep_.leaves != Sweep::Leaves::accumulate ||
-        sweep_.create_graph || sweep_.check_anomalies || !input.grad.defined() || input.grad.requires_grad())
-        return nullptr;
-    Tensor& grad = input.grad.node()->value;
-    if (grad.index() != input.value.index() || shape_of_tensor(grad) != shape_of_tensor(input.value)) return nullptr;
-    return &grad;
-}
-
 void Backward::add_product(std::size_t i, const Var& a, const Var& b, bool transpose_a, bool transpose_b) {
-    Tensor* into = leaf_grad(i);
+    input_node(i);
+    const ProductTarget into = product_target(node_->inputs[i], sweep_);
     // Reading an operand while writing the same array (a user passing w.grad() into the graph) must not happen.
-    if (into && a.dtype() == dtype_of_tensor(*into) && b.dtype() == a.dtype() && &tensor_of(a) != into &&
-        &tensor_of(b) != into) {
-        const Shape &sa = a.shape(), &sb = b.shape(), &sc = shape_of_tensor(*into);
+    if (into.array && a.dtype() == dtype_of_tensor(*into.array) && b.dtype() == a.dtype() &&
+        &tensor_of(a) != into.array && &tensor_of(b) != into.array) {
+        const Shape &sa = a.shape(), &sb = b.shape(), &sc = shape_of_tensor(*into.array);
         const std::size_t m = transpose_a ? sa[1] : sa[0], k = transpose_a ? sa[0] : sa[1];
         const std::size_t n = transpose_b ? sb[0] : sb[1];
         if (sc.size() == 2 && sc[0] == m && sc[1] == n && (transpose_b ? sb[1] : sb[0]) == k) {
-            visit(*into, [&](auto& c) {
+            visit(*into.array, [&](auto& c) {
                 using A = std::decay_t<decltype(c)>;
                 blas::gemm(transpose_a, transpose_b, m, n, k, std::get<A>(tensor_of(a)).data(),
-                           std::get<A>(tensor_of(b)).data(), 1, c.data());
+                           std::get<A>(tensor_of(b)).data(), into.overwrite ? 0 : 1, c.data());
             });
+            if (into.slot) into.slot->written = true;
             return;
         }
     }
@@ -124,7 +177,7 @@ void Backward::add(std::size_t i, Var g) {
     if (sweep_.check_anomalies)
         check_finite(tensor_of(g), node_->op, AnomalyError::Phase::backward, fmt::format("gradient of input {}", i));
     if (input.op == nullptr) {
-        accumulate_leaf(sweep_, input, std::move(g));
+        accumulate_leaf(sweep_, node_->inputs[i], std::move(g));
         return;
     }
     if (input.released) throw GraphError(released_message(input));
@@ -168,7 +221,7 @@ void run(const Sweep& sweep, const Var& root, const Var& output_gradient, bool r
     GradModeGuard grad_mode(sweep.create_graph);
 
     if (top.op == nullptr) {
-        accumulate_leaf(sweep, top, std::move(g0));
+        accumulate_leaf(sweep, root.node(), std::move(g0));
         return;
     }
     if (top.released) throw GraphError(released_message(top));
@@ -230,6 +283,10 @@ void backward(const Var& root, const Var& output_gradient, BackwardOptions optio
 
 std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Var& output_gradient,
                       BackwardOptions options) {
+    // xg::grad marks the nodes it is asked about, which other parts may share.
+    if (ThreadPool::in_task())
+        throw GraphError("grad: not available inside parallel_backward's parts, which may share the nodes it marks; "
+                         "call backward there");
     for (const Var& x : inputs) {
         require_defined("grad", x);
         if (!x.requires_grad())

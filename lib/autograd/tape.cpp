@@ -21,6 +21,8 @@ GradModeGuard::GradModeGuard(bool enabled) : previous_(grad_enabled) { grad_enab
 GradModeGuard::~GradModeGuard() { grad_enabled = previous_; }
 DetectAnomalyGuard::DetectAnomalyGuard() : previous_(anomaly_enabled) { anomaly_enabled = true; }
 DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_enabled = previous_; }
+AnomalyModeGuard::AnomalyModeGuard(bool enabled) : previous_(anomaly_enabled) { anomaly_enabled = enabled; }
+AnomalyModeGuard::~AnomalyModeGuard() { anomaly_enabled = previous_; }
 
 AnomalyError::AnomalyError(std::string op, Phase phase, std::string value, bool nan, std::vector<std::size_t> shape,
                            std::size_t flat_index)

@@ -1,4 +1,5 @@
 #include "ops/blas.hpp"
+#include "support/thread_pool.hpp"
 
 #include <xgrad/var.hpp>
 
@@ -16,9 +17,16 @@ void dgesv_(const int* n, const int* nrhs, double* a, const int* lda, int* ipiv,
 namespace xg::blas {
 
 namespace {
+
+// Below this many multiply-adds a product stays on one thread: handing half of it over would cost more than it saves.
+constexpr double least_parallel_multiply_adds = 4e6;
+
 template <class T, class Gemm>
 void call(Gemm gemm, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T beta,
           T* c) {
+    // OpenBLAS runs on one thread under xgrad: xgrad's own threads split the work (a batch in fit, the rows of a
+    // large product below), and OpenBLAS's would compete with them for the cores.
+    [[maybe_unused]] static const bool single_threaded_blas = (openblas_set_num_threads(1), true);
     if (m == 0 || n == 0) return;
     if (k == 0) {
         // BLAS leaves C untouched (times beta) for an empty inner dimension; the product is zero.
@@ -27,8 +35,17 @@ void call(Gemm gemm, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
     }
     const auto lda = static_cast<int>(ta ? m : k);
     const auto ldb = static_cast<int>(tb ? k : n);
-    gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-         static_cast<int>(n), static_cast<int>(k), T(1), a, lda, b, ldb, beta, c, static_cast<int>(n));
+    // Rows [begin, end) of C from the same rows of op(A): each thread's share of a large product.
+    const auto rows = [&](std::size_t begin, std::size_t end) {
+        gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(end - begin),
+             static_cast<int>(n), static_cast<int>(k), T(1), ta ? a + begin : a + begin * k, lda, b, ldb, beta,
+             c + begin * n, static_cast<int>(n));
+    };
+    const std::size_t threads = ThreadPool::in_task() ? 1 : static_cast<std::size_t>(num_threads());
+    const double multiply_adds = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    const std::size_t parts = std::min({threads, m / 16, static_cast<std::size_t>(multiply_adds / (least_parallel_multiply_adds / 2))});
+    if (parts <= 1) return rows(0, m);
+    thread_pool().run(parts, [&](std::size_t part) { rows(m * part / parts, m * (part + 1) / parts); });
 }
 
 // Row-major a is column-major aᵀ, so LAPACK solves aᵀ·y = bᵀ-shaped systems unless a is transposed first; b's k
@@ -66,4 +83,3 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const d
 
 }  // namespace xg::blas
 
-void xg::set_num_threads(int threads) { openblas_set_num_threads(std::max(1, threads)); }

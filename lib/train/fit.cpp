@@ -264,6 +264,46 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunc
 
 namespace {
 
+// Whether fit may split batches across threads, which then run the model's forward at once: only for a model of
+// xgrad's own stateless modules (BatchNorm's statistics and Dropout's generator are shared state; a user's module may
+// hold any), and only with the default loss, a mean over rows, whose parts weighted by their rows sum to the whole
+// batch's.
+bool splits_batches(nn::Module& model, const FitOptions& options) {
+    if (options.loss || num_threads() == 1) return false;
+    for (const auto& [name, module] : model.named_modules()) {
+        const bool stateless = dynamic_cast<nn::Sequential*>(module) || dynamic_cast<nn::Linear*>(module) ||
+                               dynamic_cast<nn::ReLU*>(module) || dynamic_cast<nn::LeakyReLU*>(module) ||
+                               dynamic_cast<nn::Sigmoid*>(module) || dynamic_cast<nn::Tanh*>(module) ||
+                               dynamic_cast<nn::Softmax*>(module) || dynamic_cast<nn::Flatten*>(module);
+        if (!stateless) return false;
+    }
+    return true;
+}
+
+// How many threads share a batch of `rows` rows: each part must have enough work to pay for handing it over.
+std::size_t parallel_parts(std::size_t rows, std::size_t parameters) {
+    constexpr std::size_t least_multiply_adds = 250'000;  // per part: a few microseconds of matrix products
+    return std::clamp<std::size_t>(rows * parameters / least_multiply_adds, 1,
+                                   static_cast<std::size_t>(num_threads()));
+}
+
+// Rows [begin, end) of `batch` copied into `part`, whose arrays are reused while nothing else holds them.
+void copy_rows(const data::Batch& batch, std::size_t begin, std::size_t end, data::Batch& part) {
+    const auto copy = [&](const Var& from, Var& to) {
+        Shape shape = from.shape();
+        shape[0] = end - begin;
+        if (!to.defined() || to.use_count() != 1 || to.shape() != shape)
+            to = Var(xt::xarray<float>::from_shape(shape));
+        const std::size_t width = from.size() / from.shape()[0];
+        const float* source = from.value<float>().data() + begin * width;
+        std::copy(source, source + (end - begin) * width, to.mutable_value<float>().data());
+    };
+    copy(batch.inputs, part.inputs);
+    if (batch.targets.defined()) copy(batch.targets, part.targets);
+    part.labels.assign(batch.labels.begin() + static_cast<std::ptrdiff_t>(std::min(begin, batch.labels.size())),
+                       batch.labels.begin() + static_cast<std::ptrdiff_t>(std::min(end, batch.labels.size())));
+}
+
 // The model's parameters and buffers, the state restore_best puts back.
 std::vector<Var> model_state(const nn::Module& model) {
     std::vector<Var> state = model.parameters();
@@ -287,6 +327,14 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     const LossFunction loss_of = options.loss ? options.loss : LossFunction(default_loss);
     const std::vector<Var> parameters = model.parameters();
     const Dtype dtype = input_dtype(model);
+    std::size_t parameter_count = 0;
+    for (const Var& p : parameters) parameter_count += p.size();
+    const bool split = splits_batches(model, options);
+    // What each part of a split batch uses, kept from batch to batch.
+    const auto threads = static_cast<std::size_t>(num_threads());
+    std::vector<data::Batch> part_batches(threads);
+    std::vector<double> part_losses(threads);
+    std::vector<std::size_t> part_correct(threads);
 
     History history;
     history.validation_name = options.validation_name;
@@ -311,13 +359,42 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         double loss_sum = 0.0;
         std::size_t rows = 0, correct = 0, batch_index = 0;
         for (const data::Batch& batch : loader) {
-            const Var output = model(batch.inputs.to(dtype));
-            Var loss = loss_of(output, batch);
-            if (options.l2 > 0.0) loss = loss + l2_penalty(parameters, options.l2);
             // Accumulating: each batch adds 1/k of its gradient, so k batches step once with their mean gradient.
             if (batch_index % accumulate == 0) optimizer.zero_grad();
-            (accumulate > 1 ? loss * (1.0 / static_cast<double>(accumulate)) : loss).backward();
-            const double value = loss.item();
+            const double scale = 1.0 / static_cast<double>(accumulate);
+            const std::size_t parts = split ? parallel_parts(batch.size(), parameter_count) : 1;
+            double value = 0.0;
+            std::size_t batch_correct = 0;
+            if (parts == 1) {
+                const Var output = model(batch.inputs.to(dtype));
+                Var loss = loss_of(output, batch);
+                if (options.l2 > 0.0) loss = loss + l2_penalty(parameters, options.l2);
+                (accumulate > 1 ? loss * scale : loss).backward();
+                value = loss.item();
+                if (train.is_classification()) batch_correct = correct_predictions(output, batch.labels);
+            } else {
+                // Each part's mean loss weighted by its share of the rows: the parts' gradients add up to the batch's.
+                parallel_backward(parts, [&](std::size_t part) {
+                    const std::size_t begin = batch.size() * part / parts, end = batch.size() * (part + 1) / parts;
+                    copy_rows(batch, begin, end, part_batches[part]);
+                    const Var output = model(part_batches[part].inputs.to(dtype));
+                    const Var loss = default_loss(output, part_batches[part]);
+                    const double weight = static_cast<double>(end - begin) / static_cast<double>(batch.size());
+                    (loss * (weight * scale)).backward();
+                    part_losses[part] = weight * loss.item();
+                    part_correct[part] =
+                        train.is_classification() ? correct_predictions(output, part_batches[part].labels) : 0;
+                });
+                for (std::size_t part = 0; part < parts; ++part) {
+                    value += part_losses[part];
+                    batch_correct += part_correct[part];
+                }
+                if (options.l2 > 0.0) {
+                    const Var penalty = l2_penalty(parameters, options.l2);
+                    (accumulate > 1 ? penalty * scale : penalty).backward();
+                    value += penalty.item();
+                }
+            }
             if (!std::isfinite(value))
                 throw Error(fmt::format("fit: the loss of epoch {} batch {}/{} is {}; lower the learning rate (now {})",
                                         epoch, batch_index + 1, loader.size(), number_text(value), optimizer.lr()));
@@ -329,7 +406,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
 
             loss_sum += value * static_cast<double>(batch.size());
             rows += batch.size();
-            if (train.is_classification()) correct += correct_predictions(output, batch.labels);
+            correct += batch_correct;
             ++batch_index;
             record.batches = batch_index;
             const double running_accuracy =

@@ -1,0 +1,59 @@
+// Data parallelism over the cores: parallel_backward runs parts of a batch at once, each on its own tape and with its
+// own leaf gradients, and adds those into .grad at the end.
+#include "autograd/node.hpp"
+#include "support/thread_pool.hpp"
+
+namespace xg {
+
+thread_local LeafGradients* LeafGradients::redirect = nullptr;
+
+namespace {
+
+// A part runs with the caller's modes and, past part 0, with its own leaf gradients.
+struct RunningPart {
+    GradModeGuard grad_mode;
+    AnomalyModeGuard anomaly_mode;
+    RunningPart(bool grad, bool anomaly, LeafGradients* gradients) : grad_mode(grad), anomaly_mode(anomaly) {
+        LeafGradients::redirect = gradients;
+    }
+    ~RunningPart() { LeafGradients::redirect = nullptr; }
+};
+
+}  // namespace
+
+void parallel_backward(std::size_t parts, const std::function<void(std::size_t part)>& work) {
+    if (ThreadPool::in_task()) throw Error("parallel_backward: a part cannot start parallel_backward again");
+    const auto threads = static_cast<std::size_t>(num_threads());
+    if (parts > threads)
+        throw Error(fmt::format("parallel_backward: {} parts need {} threads, but xgrad uses {} (set_num_threads)",
+                                parts, parts, threads));
+    if (parts == 0) return;
+    const bool grad = is_grad_enabled(), anomaly = is_anomaly_enabled();
+    // Each part's gradients, kept by its thread; the caller reads them once the pool has joined every part.
+    static std::vector<LeafGradients*> gradients;
+    gradients.assign(parts, nullptr);
+    thread_pool().run(parts, [&](std::size_t part) {
+        thread_local LeafGradients own;
+        if (part > 0) {
+            for (auto& [node, slot] : own.slots) slot.written = false;
+            gradients[part] = &own;
+        }
+        RunningPart running(grad, anomaly, part > 0 ? &own : nullptr);
+        work(part);
+    });
+    for (std::size_t part = 1; part < parts; ++part) {
+        for (auto it = gradients[part]->slots.begin(); it != gradients[part]->slots.end();) {
+            LeafGradients::Slot& slot = it->second;
+            std::shared_ptr<Node> leaf = slot.leaf.lock();
+            if (!leaf) {
+                it = gradients[part]->slots.erase(it);
+                continue;
+            }
+            if (slot.written) add_to_grad(*leaf, slot.grad);
+            slot.written = false;
+            ++it;
+        }
+    }
+}
+
+}  // namespace xg
