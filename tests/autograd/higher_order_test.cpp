@@ -30,6 +30,9 @@ TEST_CASE("second derivatives of every op with a non-trivial one") {
     const Inputs positive = {check::input(g, {3, 2}, 0.3, 2.0)};
     check::second_gradient([](const Inputs& x) { return xg::sum(xg::sigmoid(x[0])); }, any);
     check::second_gradient([](const Inputs& x) { return xg::sum(xg::tanh(x[0])); }, any);
+    // Nested, the outer backward's gradient depends on x: the inner backward op's VJP for g is used.
+    check::second_gradient([](const Inputs& x) { return xg::sum(xg::sigmoid(xg::sigmoid(x[0]))); }, any);
+    check::second_gradient([](const Inputs& x) { return xg::sum(xg::tanh(xg::tanh(x[0]))); }, any);
     check::second_gradient([](const Inputs& x) { return xg::sum(xg::exp(x[0])); }, any);
     check::second_gradient([](const Inputs& x) { return xg::sum(xg::log(x[0])); }, positive);
     check::second_gradient([](const Inputs& x) { return xg::sum(xg::sqrt(x[0])); }, positive);
@@ -117,6 +120,26 @@ TEST_CASE("third derivative through two create_graph levels") {
     CHECK(d1.item() == doctest::Approx(2 * std::exp(1.4)));
     CHECK(d2.item() == doctest::Approx(4 * std::exp(1.4)));
     CHECK(d3.item() == doctest::Approx(8 * std::exp(1.4)));
+}
+
+TEST_CASE("third derivatives of sigmoid and tanh, whose backward ops have VJPs of their own") {
+    // σ' = σ(1 − σ), σ'' = σ'(1 − 2σ), σ''' = σ'(1 − 6σ + 6σ²); tanh' = 1 − t², tanh'' = −2t(1 − t²),
+    // tanh''' = (1 − t²)(6t² − 2).
+    const double at = 0.4, s = 1 / (1 + std::exp(-at)), t = std::tanh(at);
+    const auto derivatives = [](const std::function<Var(const Var&)>& f, double at) {
+        Var x(at, true);
+        const Var d1 = xg::grad(f(x), {x}, Var(), {.create_graph = true})[0];
+        const Var d2 = xg::grad(d1, {x}, Var(), {.create_graph = true})[0];
+        return std::vector<double>{d1.item(), d2.item(), xg::grad(d2, {x})[0].item()};
+    };
+    const std::vector<double> sigmoid = derivatives([](const Var& x) { return xg::sigmoid(x); }, at);
+    CHECK(sigmoid[0] == doctest::Approx(s * (1 - s)).epsilon(1e-12));
+    CHECK(sigmoid[1] == doctest::Approx(s * (1 - s) * (1 - 2 * s)).epsilon(1e-12));
+    CHECK(sigmoid[2] == doctest::Approx(s * (1 - s) * (1 - 6 * s + 6 * s * s)).epsilon(1e-12));
+    const std::vector<double> tanh = derivatives([](const Var& x) { return xg::tanh(x); }, at);
+    CHECK(tanh[0] == doctest::Approx(1 - t * t).epsilon(1e-12));
+    CHECK(tanh[1] == doctest::Approx(-2 * t * (1 - t * t)).epsilon(1e-12));
+    CHECK(tanh[2] == doctest::Approx((1 - t * t) * (6 * t * t - 2)).epsilon(1e-12));
 }
 
 TEST_CASE("a create_graph sweep that records past the tape's compaction point reads no moved entry") {
