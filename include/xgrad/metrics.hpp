@@ -24,6 +24,9 @@ struct Predictions : std::vector<std::size_t> {
 /// score equal to the threshold is 0, as `logit > 0` is. (roc_curve's thresholds count a score equal to them
 /// as positive, as scikit-learn's do.)
 Predictions predictions(const Var& scores, double threshold = 0.0);
+/// How many rows' predictions (as predictions() makes them) equal their labels, without building the list: what fit
+/// counts after every batch. Throws ShapeError when the lengths differ or are zero.
+std::size_t correct(const Var& scores, const std::vector<std::size_t>& labels, double threshold = 0.0);
 /// Fraction of predictions equal to the labels. Throws ShapeError when the lengths differ or are zero.
 double accuracy(const Predictions& predicted, const std::vector<std::size_t>& labels);
 /// accuracy(predictions(scores), labels).

@@ -19,13 +19,20 @@ namespace xg {
 /// A computed value of either dtype, before it becomes a Var.
 using Tensor = std::variant<xt::xarray<float>, xt::xarray<double>>;
 
+/// An uninitialised array of `shape` for an op's value (T float or double): memory that a freed node gave back on
+/// this thread when it has as many elements, so a training step reuses the previous step's arrays; else new memory.
+template <class T>
+xt::xarray<T> uninitialized(const Shape& shape);
+extern template xt::xarray<float> uninitialized<float>(const Shape& shape);
+extern template xt::xarray<double> uninitialized<double>(const Shape& shape);
+
 /// f applied to x's value, evaluated into a new array of x's dtype: f takes `const xt::xarray<T>&` and returns an
 /// xtensor expression (`[](const auto& a) { return xt::log1p(xt::exp(a)); }`), written once for both dtypes.
 template <class F>
 Tensor map_value(const Var& x, F&& f) {
     return x.visit_value([&](const auto& a) -> Tensor {
         using Array = std::decay_t<decltype(a)>;
-        Array result = Array::from_shape(a.shape());
+        Array result = uninitialized<typename Array::value_type>(a.shape());
         xt::noalias(result) = f(a);
         return result;
     });

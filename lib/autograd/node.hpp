@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -25,6 +27,51 @@
 namespace xg {
 
 struct Tape;
+struct Node;
+
+/// A node's inputs: up to three held in the node itself (every op but concat), more on the heap, so that recording
+/// an op does not allocate a list.
+class NodeInputs {
+public:
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    std::shared_ptr<Node>& operator[](std::size_t i) { return i < held ? first_[i] : more_[i - held]; }
+    const std::shared_ptr<Node>& operator[](std::size_t i) const { return i < held ? first_[i] : more_[i - held]; }
+    void push_back(std::shared_ptr<Node> node) {
+        if (size_ < held)
+            first_[size_] = std::move(node);
+        else
+            more_.push_back(std::move(node));
+        ++size_;
+    }
+    void clear() {
+        for (std::size_t i = 0; i < std::min(size_, held); ++i) first_[i].reset();
+        more_.clear();
+        size_ = 0;
+    }
+
+    template <class Inputs, class Input>
+    struct Iterator {
+        Inputs* inputs;
+        std::size_t i;
+        Input& operator*() const { return (*inputs)[i]; }
+        Iterator& operator++() {
+            ++i;
+            return *this;
+        }
+        bool operator!=(const Iterator& other) const { return i != other.i; }
+    };
+    Iterator<NodeInputs, std::shared_ptr<Node>> begin() { return {this, 0}; }
+    Iterator<NodeInputs, std::shared_ptr<Node>> end() { return {this, size_}; }
+    Iterator<const NodeInputs, const std::shared_ptr<Node>> begin() const { return {this, 0}; }
+    Iterator<const NodeInputs, const std::shared_ptr<Node>> end() const { return {this, size_}; }
+
+private:
+    static constexpr std::size_t held = 3;
+    std::array<std::shared_ptr<Node>, held> first_;
+    std::vector<std::shared_ptr<Node>> more_;
+    std::size_t size_ = 0;
+};
 
 struct Node {
     Tensor value;
@@ -33,7 +80,7 @@ struct Node {
     // Holds the node while it has a pending gradient: backward frees consumers' inputs as it goes, and a node
     // whose gradient has arrived must live until the sweep reaches it.
     std::shared_ptr<Node> keep_alive;
-    std::vector<std::shared_ptr<Node>> inputs;
+    NodeInputs inputs;
     Vjp vjp;
     const char* op = nullptr;  // nullptr for leaves
     std::string name;
@@ -52,6 +99,40 @@ struct Node {
     // A chain of 100,000 ops must not free itself recursively.
     ~Node();
 };
+
+namespace detail {
+/// Memory blocks of one size that this thread freed, kept (up to a bound) for its next allocations of that size.
+void* take_block(std::size_t size);
+bool keep_block(void* block, std::size_t size);
+}  // namespace detail
+
+/// The allocator nodes are made with (together with their reference counts): a training step frees as many nodes
+/// as the next one records, so after the first step recording reuses blocks instead of calling malloc.
+template <class T>
+struct NodeAllocator {
+    using value_type = T;
+    NodeAllocator() = default;
+    template <class U>
+    NodeAllocator(const NodeAllocator<U>&) {}
+    T* allocate(std::size_t n) {
+        if (n == 1)
+            if (void* block = detail::take_block(sizeof(T))) return static_cast<T*>(block);
+        return static_cast<T*>(::operator new(n * sizeof(T)));
+    }
+    void deallocate(T* p, std::size_t n) {
+        if (n != 1 || !detail::keep_block(p, sizeof(T))) ::operator delete(p);
+    }
+    template <class U>
+    bool operator==(const NodeAllocator<U>&) const {
+        return true;
+    }
+};
+
+/// A new node, made with NodeAllocator.
+template <class... Args>
+std::shared_ptr<Node> make_node(Args&&... args) {
+    return std::allocate_shared<Node>(NodeAllocator<Node>{}, std::forward<Args>(args)...);
+}
 
 struct TapeEntry {
     std::uint64_t seq;
@@ -150,11 +231,8 @@ decltype(auto) visit(Tensor& t, F&& f) {
     return std::visit(std::forward<F>(f), t);
 }
 
-/// An uninitialised array of the given shape and element type.
-template <class T>
-xt::xarray<T> empty_array(const Shape& shape) {
-    return xt::xarray<T>::from_shape(shape);
-}
+/// Gives a dead node's array to this thread's store for uninitialized() to hand out again.
+void recycle(Tensor&& value);
 
 /// A tensor of the given dtype filled with `value`.
 Tensor filled(Dtype dtype, const Shape& shape, double value);

@@ -3,6 +3,8 @@
 #include "autograd/node.hpp"
 #include "support/thread_pool.hpp"
 
+#include <functional>
+
 namespace xg {
 
 thread_local LeafGradients* LeafGradients::redirect = nullptr;
@@ -32,7 +34,7 @@ void parallel_backward(std::size_t parts, const std::function<void(std::size_t p
     // Each part's gradients, kept by its thread; the caller reads them once the pool has joined every part.
     static std::vector<LeafGradients*> gradients;
     gradients.assign(parts, nullptr);
-    thread_pool().run(parts, [&](std::size_t part) {
+    const auto run_part = [&](std::size_t part) {
         thread_local LeafGradients own;
         if (part > 0) {
             for (auto& [node, slot] : own.slots) slot.written = false;
@@ -40,7 +42,9 @@ void parallel_backward(std::size_t parts, const std::function<void(std::size_t p
         }
         RunningPart running(grad, anomaly, part > 0 ? &own : nullptr);
         work(part);
-    });
+    };
+    // By reference: a std::function holding the lambda itself would allocate at every call.
+    thread_pool().run(parts, std::ref(run_part));
     for (std::size_t part = 1; part < parts; ++part) {
         for (auto it = gradients[part]->slots.begin(); it != gradients[part]->slots.end();) {
             LeafGradients::Slot& slot = it->second;

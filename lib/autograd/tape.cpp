@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <unordered_map>
 
 namespace xg {
 
@@ -47,8 +48,11 @@ void check_finite(const Tensor& t, const char* op, AnomalyError::Phase phase, co
 }
 
 Node::~Node() {
+    recycle(std::move(value));
     if (inputs.empty()) return;
-    std::vector<std::shared_ptr<Node>> stack = std::move(inputs);
+    std::vector<std::shared_ptr<Node>> stack;
+    for (auto& input : inputs) stack.push_back(std::move(input));
+    inputs.clear();
     while (!stack.empty()) {
         std::shared_ptr<Node> node = std::move(stack.back());
         stack.pop_back();
@@ -59,10 +63,119 @@ Node::~Node() {
     }
 }
 
+namespace {
+
+// What a thread keeps for reuse: blocks of the node size (linked through their first bytes) and arrays by element
+// count. Reached through a plain pointer, which stays readable while the thread's other locals are destroyed (a
+// node freed then finds it null and goes back to the heap).
+struct Store {
+    void* blocks = nullptr;
+    std::size_t block_size = 0;  // of the blocks kept: the first size asked for (there is one, the node's)
+    std::size_t block_count = 0;
+    std::unordered_map<std::size_t, std::vector<xt::xarray<float>>> floats;
+    std::unordered_map<std::size_t, std::vector<xt::xarray<double>>> doubles;
+    std::size_t array_bytes = 0;
+
+    ~Store() {
+        while (blocks) {
+            void* next = *static_cast<void**>(blocks);
+            ::operator delete(blocks);
+            blocks = next;
+        }
+    }
+    auto& arrays(float) { return floats; }
+    auto& arrays(double) { return doubles; }
+};
+
+// Bounds on what a thread keeps: enough for the graph of a large training step.
+constexpr std::size_t most_kept_blocks = 8192;
+constexpr std::size_t most_kept_arrays_per_size = 16;
+constexpr std::size_t most_kept_array_bytes = std::size_t{512} << 20;
+
+thread_local Store* store = nullptr;
+
+struct StoreOwner {
+    StoreOwner() { store = new Store; }
+    ~StoreOwner() {
+        delete store;
+        store = nullptr;
+    }
+};
+
+Store* this_thread_store() {
+    static thread_local bool made = false;
+    if (!made) {
+        made = true;
+        static thread_local StoreOwner owner;
+    }
+    return store;
+}
+
+}  // namespace
+
+namespace detail {
+
+void* take_block(std::size_t size) {
+    Store* s = this_thread_store();
+    if (s == nullptr || s->blocks == nullptr || s->block_size != size) return nullptr;
+    void* block = s->blocks;
+    s->blocks = *static_cast<void**>(block);
+    --s->block_count;
+    return block;
+}
+
+bool keep_block(void* block, std::size_t size) {
+    Store* s = this_thread_store();
+    if (s == nullptr || s->block_count >= most_kept_blocks) return false;
+    if (s->block_size == 0) s->block_size = size;
+    if (s->block_size != size) return false;
+    *static_cast<void**>(block) = s->blocks;
+    s->blocks = block;
+    ++s->block_count;
+    return true;
+}
+
+}  // namespace detail
+
+template <class T>
+xt::xarray<T> uninitialized(const Shape& shape) {
+    std::size_t elements = 1;
+    for (std::size_t extent : shape) elements *= extent;
+    if (Store* s = this_thread_store(); s != nullptr && elements > 0) {
+        auto& arrays = s->arrays(T{});
+        if (auto found = arrays.find(elements); found != arrays.end() && !found->second.empty()) {
+            xt::xarray<T> array = std::move(found->second.back());
+            found->second.pop_back();
+            s->array_bytes -= elements * sizeof(T);
+            array.resize(shape);
+            return array;
+        }
+    }
+    return xt::xarray<T>::from_shape(shape);
+}
+template xt::xarray<float> uninitialized<float>(const Shape& shape);
+template xt::xarray<double> uninitialized<double>(const Shape& shape);
+
+void recycle(Tensor&& value) {
+    Store* s = this_thread_store();
+    if (s == nullptr) return;
+    visit(value, [&](auto& array) {
+        const std::size_t bytes = array.size() * sizeof(typename std::decay_t<decltype(array)>::value_type);
+        if (array.size() == 0 || s->array_bytes + bytes > most_kept_array_bytes) return;
+        auto& kept = s->arrays(typename std::decay_t<decltype(array)>::value_type{})[array.size()];
+        if (kept.size() >= most_kept_arrays_per_size) return;
+        if (kept.capacity() == 0) kept.reserve(most_kept_arrays_per_size);  // once per size, not step by step
+        kept.push_back(std::move(array));
+        s->array_bytes += bytes;
+    });
+}
+
 Tape::Tape() : id([] {
     static std::atomic<std::uint64_t> next{1};
     return next.fetch_add(1);
-}()) {}
+}()) {
+    entries.reserve(compact_at);  // the entries until the first compaction, without growing step by step
+}
 
 Tape& this_thread_tape() {
     thread_local Tape tape;
@@ -94,28 +207,35 @@ std::size_t tape_size() {
     return tape.entries.size();
 }
 
-Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp) {
-    return record(op, std::move(value), std::vector<Var>(inputs), std::move(vjp));
-}
+namespace {
 
-Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp) {
+Var record(const char* op, Tensor value, const Var* inputs, std::size_t count, Vjp vjp) {
     if (op == nullptr || *op == '\0') throw Error("record: an op needs a name (a string literal)");
     if (anomaly_enabled) check_finite(value, op, AnomalyError::Phase::forward, "output");
     bool any = false;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
         if (!inputs[i].defined())
             throw Error(fmt::format("{}: input {} is undefined (a default-constructed Var)", op, i));
         any = any || inputs[i].node()->requires_grad;
     }
-    auto node = std::make_shared<Node>(std::move(value));
+    auto node = make_node(std::move(value));
     if (!any || !grad_enabled) return Var(std::move(node));
     node->op = op;
     node->requires_grad = true;
     node->vjp = std::move(vjp);
-    node->inputs.reserve(inputs.size());
-    for (const Var& x : inputs) node->inputs.push_back(x.node());
+    for (std::size_t i = 0; i < count; ++i) node->inputs.push_back(inputs[i].node());
     this_thread_tape().record(node);
     return Var(std::move(node));
+}
+
+}  // namespace
+
+Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp) {
+    return record(op, std::move(value), inputs.begin(), inputs.size(), std::move(vjp));
+}
+
+Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp) {
+    return record(op, std::move(value), inputs.data(), inputs.size(), std::move(vjp));
 }
 
 }  // namespace xg

@@ -12,14 +12,14 @@ std::string to_string(const Shape& shape) {
     return s + (shape.size() == 1 ? ",)" : ")");
 }
 
-Var::Var(xt::xarray<float> value, bool requires_grad) : node_(std::make_shared<Node>(std::move(value))) {
+Var::Var(xt::xarray<float> value, bool requires_grad) : node_(make_node(std::move(value))) {
     node_->requires_grad = requires_grad;
 }
-Var::Var(xt::xarray<double> value, bool requires_grad) : node_(std::make_shared<Node>(std::move(value))) {
+Var::Var(xt::xarray<double> value, bool requires_grad) : node_(make_node(std::move(value))) {
     node_->requires_grad = requires_grad;
 }
 Var::Var(double value, bool requires_grad, Dtype dtype)
-    : node_(std::make_shared<Node>(filled(dtype, Shape{}, value))) {
+    : node_(make_node(filled(dtype, Shape{}, value))) {
     node_->requires_grad = requires_grad;
 }
 
@@ -133,7 +133,7 @@ Var& Var::set_data(const Var& source) {
 }
 
 Var Var::detach() const {
-    auto node = std::make_shared<Node>(tensor_of(*this));
+    auto node = make_node(tensor_of(*this));
     node->name = node_->name;
     return Var(std::move(node));
 }
@@ -161,16 +161,16 @@ Var& Var::set_name(std::string name) {
 
 Tensor filled(Dtype dtype, const Shape& shape, double value) {
     if (dtype == Dtype::float32) {
-        auto a = empty_array<float>(shape);
+        auto a = uninitialized<float>(shape);
         std::fill(a.begin(), a.end(), static_cast<float>(value));
         return a;
     }
-    auto a = empty_array<double>(shape);
+    auto a = uninitialized<double>(shape);
     std::fill(a.begin(), a.end(), value);
     return a;
 }
 
-Var constant(Tensor value) { return Var(std::make_shared<Node>(std::move(value))); }
+Var constant(Tensor value) { return Var(make_node(std::move(value))); }
 
 Var zeros(const Shape& shape, Dtype dtype) {
     checked_element_count("zeros", shape, dtype);

@@ -21,11 +21,25 @@ struct Scores {
     double operator()(std::size_t r, std::size_t c) const { return values[r * columns + c]; }
 };
 
-Scores table_of(const char* op, const Var& scores) {
+void check_scores(const char* op, const Var& scores) {
     if (!scores.defined() || scores.dim() == 0 || scores.dim() > 2)
         throw ShapeError(fmt::format("{}: scores must be (N, C) or (N,), got {}", op,
                                      scores.defined() ? to_string(scores.shape()) : "an undefined variable"));
+}
+
+Scores table_of(const char* op, const Var& scores) {
+    check_scores(op, scores);
     return {scores.shape()[0], scores.dim() == 2 ? scores.shape()[1] : 1, scores.to_vector<double>()};
+}
+
+// The class predicted from one row of scores (see predictions()).
+template <class T>
+std::size_t predicted_class(const T* row, std::size_t columns, double threshold) {
+    if (columns == 1) return row[0] > threshold ? 1 : 0;
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < columns; ++c)
+        if (row[c] > row[best]) best = c;
+    return best;
 }
 
 void check_lengths(const char* op, std::size_t predicted, std::size_t labels) {
@@ -47,17 +61,20 @@ double harmonic(double precision, double recall) {
 Predictions predictions(const Var& scores, double threshold) {
     const Scores t = table_of("predictions", scores);
     Predictions out(t.rows);
-    for (std::size_t r = 0; r < t.rows; ++r) {
-        if (t.columns == 1) {
-            out[r] = t(r, 0) > threshold ? 1 : 0;
-            continue;
-        }
-        std::size_t best = 0;
-        for (std::size_t c = 1; c < t.columns; ++c)
-            if (t(r, c) > t(r, best)) best = c;
-        out[r] = best;
-    }
+    for (std::size_t r = 0; r < t.rows; ++r) out[r] = predicted_class(&t.values[r * t.columns], t.columns, threshold);
     return out;
+}
+
+std::size_t correct(const Var& scores, const std::vector<std::size_t>& labels, double threshold) {
+    check_scores("correct", scores);
+    check_lengths("correct", scores.shape()[0], labels.size());
+    const std::size_t columns = scores.dim() == 2 ? scores.shape()[1] : 1;
+    return scores.visit_value([&](const auto& table) {
+        std::size_t count = 0;
+        for (std::size_t r = 0; r < labels.size(); ++r)
+            count += predicted_class(table.data() + r * columns, columns, threshold) == labels[r];
+        return count;
+    });
 }
 
 double accuracy(const Predictions& predicted, const std::vector<std::size_t>& labels) {

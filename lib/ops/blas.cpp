@@ -6,6 +6,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 // LAPACK's LU solvers, which OpenBLAS exports (Fortran calling convention, column-major arrays).
@@ -45,7 +46,8 @@ void call(Gemm gemm, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
     const double multiply_adds = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     const std::size_t parts = std::min({threads, m / 16, static_cast<std::size_t>(multiply_adds / (least_parallel_multiply_adds / 2))});
     if (parts <= 1) return rows(0, m);
-    thread_pool().run(parts, [&](std::size_t part) { rows(m * part / parts, m * (part + 1) / parts); });
+    const auto run_part = [&](std::size_t part) { rows(m * part / parts, m * (part + 1) / parts); };
+    thread_pool().run(parts, std::ref(run_part));  // by reference: a std::function holding the lambda would allocate
 }
 
 // Row-major a is column-major aᵀ, so LAPACK solves aᵀ·y = bᵀ-shaped systems unless a is transposed first; b's k

@@ -89,7 +89,7 @@ Var broadcast_to(const Var& x, const Shape& shape) {
     checked_element_count("broadcast_to", shape, x.dtype());
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;
-        A r = A::from_shape(shape);
+        A r = uninitialized<typename A::value_type>(shape);
         if (a.size() == 1)
             std::fill(r.begin(), r.end(), *a.data());
         else

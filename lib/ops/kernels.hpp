@@ -66,18 +66,18 @@ Tensor map_binary(const Var& x, const Var& y, F&& f) {
         using A = std::decay_t<decltype(a)>;
         const A& b = std::get<A>(tensor_of(y));
         if (a.shape() == b.shape()) {
-            A r = A::from_shape(a.shape());
+            A r = uninitialized<typename A::value_type>(a.shape());
             xt::noalias(r) = f(a, b);
             return r;
         }
         // One-element operands of no higher rank broadcast as plain scalars, which vectorises.
         if (b.size() == 1 && b.dimension() <= a.dimension()) {
-            A r = A::from_shape(a.shape());
+            A r = uninitialized<typename A::value_type>(a.shape());
             xt::noalias(r) = f(a, *b.data());
             return r;
         }
         if (a.size() == 1 && a.dimension() <= b.dimension()) {
-            A r = A::from_shape(b.shape());
+            A r = uninitialized<typename A::value_type>(b.shape());
             xt::noalias(r) = f(*a.data(), b);
             return r;
         }
@@ -91,7 +91,7 @@ Tensor map_binary(const Var& x, const Var& y, F&& f) {
 template <class T>
 xt::xarray<T> sum_along(const xt::xarray<T>& a, std::size_t axis, bool keepdims) {
     const AxisSplit s = split_at(a.shape(), axis);
-    xt::xarray<T> r = xt::xarray<T>::from_shape(reduced_shape(a.shape(), axis, keepdims));
+    xt::xarray<T> r = uninitialized<T>(reduced_shape(a.shape(), axis, keepdims));
     std::fill(r.begin(), r.end(), T(0));
     for (std::size_t o = 0; o < s.outer; ++o) {
         T* out = r.data() + o * s.inner;

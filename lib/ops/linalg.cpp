@@ -27,7 +27,7 @@ Var gemm(const char* op, const Var& a0, const Var& b0, bool ta, bool tb) {
         throw ShapeError(fmt::format("{}: cannot multiply {} by {}", op, operand(sa, ta), operand(sb, tb)));
     Tensor value = visit(tensor_of(a), [&](const auto& x) -> Tensor {
         using A = std::decay_t<decltype(x)>;
-        A r = A::from_shape({m, n});
+        A r = uninitialized<typename A::value_type>({m, n});
         blas::gemm(ta, tb, m, n, k, x.data(), std::get<A>(tensor_of(b)).data(), 0, r.data());
         return r;
     });
@@ -44,8 +44,10 @@ Var matmul(const Var& a, const Var& b) { return gemm("matmul", a, b, false, fals
 
 Var affine(const Var& x0, const Var& w0, const Var& b0) {
     for (const Var* v : {&x0, &w0, &b0}) require_defined("affine", *v);
-    const std::vector<Var> operands = in_common_dtype({x0, w0, b0});
-    const Var &x = operands[0], &w = operands[1], &b = operands[2];
+    // Only a mix of dtypes needs the list in_common_dtype converts (the common case allocates nothing).
+    const bool mixed = x0.dtype() != w0.dtype() || w0.dtype() != b0.dtype();
+    const std::vector<Var> converted = mixed ? in_common_dtype({x0, w0, b0}) : std::vector<Var>{};
+    const Var &x = mixed ? converted[0] : x0, &w = mixed ? converted[1] : w0, &b = mixed ? converted[2] : b0;
     const Shape &sx = x.shape(), &sw = w.shape(), &sb = b.shape();
     if (sx.size() != 2 || sw.size() != 2 || sx[1] != sw[0])
         throw ShapeError(fmt::format("affine: cannot multiply {} by {}", to_string(sx), to_string(sw)));
@@ -56,7 +58,7 @@ Var affine(const Var& x0, const Var& w0, const Var& b0) {
     Tensor value = visit(tensor_of(x), [&](const auto& xv) -> Tensor {
         using A = std::decay_t<decltype(xv)>;
         const A& bias = std::get<A>(tensor_of(b));
-        A r = A::from_shape({m, n});
+        A r = uninitialized<typename A::value_type>({m, n});
         for (std::size_t i = 0; i < m; ++i) std::copy(bias.data(), bias.data() + n, r.data() + i * n);
         blas::gemm(false, false, m, n, k, xv.data(), std::get<A>(tensor_of(w)).data(), 1, r.data());
         return r;

@@ -13,7 +13,7 @@ Tensor softmax_value(const Tensor& x, std::size_t axis, bool log) {
     return visit(x, [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;
         using T = value_t<A>;
-        A r = A::from_shape(a.shape());
+        A r = uninitialized<typename A::value_type>(a.shape());
         // An empty axis has nothing to normalize: the result is as empty as x (PyTorch's too).
         if (s.n == 0) return r;
         for (std::size_t o = 0; o < s.outer; ++o)
@@ -80,35 +80,43 @@ Var softmax_cross_entropy(const Var& logits, const std::vector<std::size_t>& cla
                                     classes[i], i, c));
     Tensor log_p = softmax_value(tensor_of(logits), 1, true);
     Tensor loss = visit(log_p, [&](const auto& lp) -> Tensor {
-        using A = std::decay_t<decltype(lp)>;
+        using T = value_t<std::decay_t<decltype(lp)>>;
         double total = 0;
         for (std::size_t i = 0; i < n; ++i) total -= lp.data()[i * c + classes[i]];
-        return A(static_cast<value_t<A>>(total / static_cast<double>(n)));
+        auto mean = uninitialized<T>({});
+        mean() = static_cast<T>(total / static_cast<double>(n));
+        return mean;
     });
-    return record(cross_entropy, std::move(loss), {logits},
-                  [classes, log_p = std::move(log_p), n, c](Backward& bw) {
-                      const double scale = bw.grad.item() / static_cast<double>(n);
-                      if (bw.create_graph()) {
-                          Tensor one_hot = filled(dtype_of_tensor(log_p), {n, c}, 0.0);
-                          visit(one_hot, [&](auto& t) {
-                              for (std::size_t i = 0; i < n; ++i) t.data()[i * c + classes[i]] = 1;
-                          });
-                          Var step = bw.grad * (1.0 / static_cast<double>(n));
-                          bw.add(0, (softmax(bw.input(0), 1) - constant(std::move(one_hot))) * step);
-                          return;
-                      }
-                      // The fused gradient (softmax − onehot)·g / N, from the log-probabilities saved by forward.
-                      Tensor d = visit(log_p, [&](const auto& lp) -> Tensor {
-                          using A = std::decay_t<decltype(lp)>;
-                          using T = value_t<A>;
-                          A r = A::from_shape(lp.shape());
-                          for (std::size_t i = 0; i < n * c; ++i) r.data()[i] = std::exp(lp.data()[i]);
-                          for (std::size_t i = 0; i < n; ++i) r.data()[i * c + classes[i]] -= T(1);
-                          r *= static_cast<T>(scale);
-                          return r;
-                      });
-                      bw.add(0, constant(std::move(d)));
-                  });
+    // What backward needs, the log-probabilities and the classes, rides along as two constant inputs: a vjp that
+    // captured them would allocate every time.
+    auto class_values = uninitialized<double>({n});
+    std::copy(classes.begin(), classes.end(), class_values.begin());
+    const Var saved_log_p = constant(std::move(log_p)), saved_classes = constant(std::move(class_values));
+    return record(cross_entropy, std::move(loss), {logits, saved_log_p, saved_classes}, [n, c](Backward& bw) {
+        const double scale = bw.grad.item() / static_cast<double>(n);
+        const Tensor& log_p = bw.input_value(1);
+        const double* classes = std::get<xt::xarray<double>>(bw.input_value(2)).data();
+        const auto at = [&](std::size_t i) { return i * c + static_cast<std::size_t>(classes[i]); };
+        if (bw.create_graph()) {
+            Tensor one_hot = filled(dtype_of_tensor(log_p), {n, c}, 0.0);
+            visit(one_hot, [&](auto& t) {
+                for (std::size_t i = 0; i < n; ++i) t.data()[at(i)] = 1;
+            });
+            Var step = bw.grad * (1.0 / static_cast<double>(n));
+            bw.add(0, (softmax(bw.input(0), 1) - constant(std::move(one_hot))) * step);
+            return;
+        }
+        // The fused gradient (softmax − onehot)·g / N, from the log-probabilities saved by forward.
+        Tensor d = visit(log_p, [&](const auto& lp) -> Tensor {
+            using T = value_t<std::decay_t<decltype(lp)>>;
+            auto r = uninitialized<T>(lp.shape());
+            for (std::size_t i = 0; i < n * c; ++i) r.data()[i] = std::exp(lp.data()[i]);
+            for (std::size_t i = 0; i < n; ++i) r.data()[at(i)] -= T(1);
+            for (std::size_t i = 0; i < n * c; ++i) r.data()[i] *= static_cast<T>(scale);
+            return r;
+        });
+        bw.add(0, constant(std::move(d)));
+    });
 }
 
 Var softmax_cross_entropy(const Var& logits0, const Var& targets0) {

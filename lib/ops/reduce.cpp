@@ -63,7 +63,7 @@ Var max(const Var& x, std::ptrdiff_t axis_arg, bool keepdims) {
     std::vector<std::size_t> where(s.outer * s.inner);
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;
-        A r = A::from_shape(reduced_shape(a.shape(), axis, keepdims));
+        A r = uninitialized<typename A::value_type>(reduced_shape(a.shape(), axis, keepdims));
         for (std::size_t o = 0; o < s.outer; ++o)
             for (std::size_t i = 0; i < s.inner; ++i) {
                 const auto* p = a.data() + o * s.n * s.inner + i;

@@ -93,7 +93,7 @@ Var reshape(const Var& x, const std::vector<std::ptrdiff_t>& requested) {
     if (shape == x.shape()) return x;
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;
-        A r = A::from_shape(shape);
+        A r = uninitialized<typename A::value_type>(shape);
         std::copy(a.data(), a.data() + a.size(), r.data());
         return r;
     });
@@ -183,7 +183,7 @@ Var slice(const Var& x, std::ptrdiff_t axis_arg, std::size_t begin, std::size_t 
     shape[axis] = end - begin;
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;
-        A r = A::from_shape(shape);
+        A r = uninitialized<typename A::value_type>(shape);
         for (std::size_t o = 0; o < whole.outer; ++o)
             copy_block(a.data() + (o * whole.n + begin) * whole.inner, r.data() + o * (end - begin) * whole.inner,
                        (end - begin) * whole.inner);
@@ -220,7 +220,7 @@ Var select_rows(const Var& x, const std::vector<std::size_t>& rows) {
     shape[0] = rows.size();
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor {
         using A = std::decay_t<decltype(a)>;
-        A r = A::from_shape(shape);
+        A r = uninitialized<typename A::value_type>(shape);
         const std::size_t row = count ? a.size() / count : 0;
         for (std::size_t i = 0; i < rows.size(); ++i) copy_block(a.data() + rows[i] * row, r.data() + i * row, row);
         return r;

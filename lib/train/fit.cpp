@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cmath>
+#include <functional>
 #include <csignal>
 #include <limits>
 
@@ -41,14 +42,6 @@ std::string number_text(double v) { return std::isnan(v) ? "nan" : fmt::format("
 Dtype input_dtype(const nn::Module& model) {
     const std::vector<Var> parameters = model.parameters();
     return parameters.empty() ? Dtype::float32 : parameters.front().dtype();
-}
-
-// How many rows of a batch the model's output classifies correctly.
-std::size_t correct_predictions(const Var& output, const std::vector<std::size_t>& labels) {
-    const std::vector<std::size_t> predicted = metrics::predictions(output);
-    std::size_t correct = 0;
-    for (std::size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == labels[i];
-    return correct;
 }
 
 // Restores the model's training mode when it goes out of scope.
@@ -254,7 +247,7 @@ Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunc
     for (const data::Batch& batch : loader) {
         const Var output = model(batch.inputs.to(dtype));
         total += (loss ? loss(output, batch) : default_loss(output, batch)).item() * static_cast<double>(batch.size());
-        if (data.is_classification()) correct += correct_predictions(output, batch.labels);
+        if (data.is_classification()) correct += metrics::correct(output, batch.labels);
     }
     const auto n = static_cast<double>(data.size());
     return {total / n, data.is_classification() ? static_cast<double>(correct) / n : not_measured};
@@ -371,10 +364,10 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 if (options.l2 > 0.0) loss = loss + l2_penalty(parameters, options.l2);
                 (accumulate > 1 ? loss * scale : loss).backward();
                 value = loss.item();
-                if (train.is_classification()) batch_correct = correct_predictions(output, batch.labels);
+                if (train.is_classification()) batch_correct = metrics::correct(output, batch.labels);
             } else {
                 // Each part's mean loss weighted by its share of the rows: the parts' gradients add up to the batch's.
-                parallel_backward(parts, [&](std::size_t part) {
+                const auto train_part = [&](std::size_t part) {
                     const std::size_t begin = batch.size() * part / parts, end = batch.size() * (part + 1) / parts;
                     copy_rows(batch, begin, end, part_batches[part]);
                     const Var output = model(part_batches[part].inputs.to(dtype));
@@ -383,8 +376,10 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                     (loss * (weight * scale)).backward();
                     part_losses[part] = weight * loss.item();
                     part_correct[part] =
-                        train.is_classification() ? correct_predictions(output, part_batches[part].labels) : 0;
-                });
+                        train.is_classification() ? metrics::correct(output, part_batches[part].labels) : 0;
+                };
+                // By reference: a std::function holding the lambda itself would allocate every batch.
+                parallel_backward(parts, std::ref(train_part));
                 for (std::size_t part = 0; part < parts; ++part) {
                     value += part_losses[part];
                     batch_correct += part_correct[part];

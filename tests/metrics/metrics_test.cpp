@@ -72,6 +72,12 @@ TEST_CASE("accuracy, predictions and top-k from scores") {
           std::vector<std::size_t>{0, 1});
     CHECK(metrics::predictions(Var(xt::xarray<double>{0.0, 0.5, -0.0})) == std::vector<std::size_t>{0, 1, 0});
     CHECK(metrics::predictions(Var(xt::xarray<double>{0.5, 0.75}), 0.5) == std::vector<std::size_t>{0, 1});
+    // correct counts what predictions() would predict, ties and thresholds alike, in either dtype.
+    CHECK(metrics::correct(scores, {1, 1, 2}) == 2);
+    CHECK(metrics::correct(Var(xt::xarray<double>{{0.5, 0.5, 0.1}, {0.2, 0.4, 0.4}}), {0, 2}) == 1);
+    CHECK(metrics::correct(logits, {1, 1, 1}) == 2);
+    CHECK(metrics::correct(Var(xt::xarray<double>{0.5, 0.75}), {0, 1}, 0.5) == 2);
+    CHECK(error_message([&] { metrics::correct(scores, {1}); }) == "correct: 3 predictions but 1 labels");
     CHECK(error_message([&] { metrics::accuracy(metrics::Predictions{1, 2}, std::vector<std::size_t>{1}); }) == "accuracy: 2 predictions but 1 labels");
     CHECK(error_message([&] { metrics::top_k_accuracy(scores, {0, 0, 0}, 4); }) ==
           "top_k_accuracy: k = 4 must be in [1, 3] for 3 classes");
