@@ -57,8 +57,14 @@ def mnist_directory():
     return os.path.join(cache, "xgrad", "mnist")
 
 
+# The 1-minute load average before each run, by thread count: on a shared machine, a load above the runs' own
+# threads means other processes took cores from them.
+loads = {}
+
+
 def run(command, threads):
     """Runs `command` with `threads` BLAS and OpenMP threads, echoing it; returns its output lines."""
+    loads.setdefault(threads, []).append(os.getloadavg()[0])
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     print(f"$ OPENBLAS_NUM_THREADS={threads} OMP_NUM_THREADS={threads} {shlex.join(command)}", flush=True)
     result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
@@ -129,6 +135,8 @@ def speed_tables(args):
                   f"| {r.floor:.3f}{mode} | {r.xgrad:.3f} | {r.xgrad / r.floor:.2f} | {r.torch:.3f} "
                   f"| {r.torch / r.xgrad:.2f} | {accuracy_text(r.xgrad_accuracy)} "
                   f"| {accuracy_text(r.torch_accuracy)} |")
+        print(f"\n1-minute load average before these runs: {min(loads[threads]):.2f}–{max(loads[threads]):.2f} "
+              f"(the runs' own threads make {threads} of it; the average lags, so read it as a rough sign)")
     print(f"\nBest epoch of {args.repetitions} repetitions; test accuracy after the last epoch (a range when "
           "the repetitions differ). The floor runs 60000/batch full batches, the trainers one more partial batch "
           "when the batch does not divide 60000. openblas: OpenBLAS's own threads; split-batch: each thread "
