@@ -1,0 +1,161 @@
+// Trains an MLP on MNIST with xg::fit and prints machine-readable lines, for compare.py (which runs PyTorch on the
+// same network and the GEMM floor, gemm_floor.cpp, beside it):
+//   mlp_epoch --data ~/.cache/xgrad/mnist --layers 784,50,10 --activation relu --batch 100 --lr 0.1 --epochs 3
+//   epoch=1 seconds=1.2345 train_loss=0.3456
+//   test_accuracy=0.9612
+// --activation sigmoid-tanh is the 784-64-16-10 network of the seeds: Sigmoid after the first hidden layer, Tanh
+// after the second. --steps K instead trains K steps and prints the resident memory they add:
+//   memory baseline_kib=... peak_kib=... increase_kib=...
+#include <xgrad/xgrad.hpp>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace nn = xg::nn;
+
+struct Options {
+    std::vector<std::size_t> layers = {784, 50, 10};
+    std::string activation = "relu";
+    std::size_t batch = 100;
+    double lr = 0.1;
+    std::size_t epochs = 3;
+    std::size_t steps = 0;  // 0: train epochs; else measure the memory of this many steps
+    int threads = 1;
+    std::uint64_t seed = 1;
+    std::string data = xg::data::cache_directory() + "/mnist";
+};
+
+std::vector<std::size_t> parse_layers(const std::string& text) {
+    std::vector<std::size_t> layers;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        layers.push_back(std::stoul(text.substr(start, comma - start)));
+        start = comma + 1;
+    }
+    if (layers.size() < 2) throw std::invalid_argument("--layers needs at least two sizes, e.g. 784,50,10");
+    return layers;
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string flag = argv[i];
+        if (i + 1 == argc) throw std::invalid_argument(flag + " needs a value");
+        const std::string value = argv[++i];
+        if (flag == "--layers")
+            o.layers = parse_layers(value);
+        else if (flag == "--activation")
+            o.activation = value;
+        else if (flag == "--batch")
+            o.batch = std::stoul(value);
+        else if (flag == "--lr")
+            o.lr = std::stod(value);
+        else if (flag == "--epochs")
+            o.epochs = std::stoul(value);
+        else if (flag == "--steps")
+            o.steps = std::stoul(value);
+        else if (flag == "--threads")
+            o.threads = std::stoi(value);
+        else if (flag == "--seed")
+            o.seed = std::stoull(value);
+        else if (flag == "--data")
+            o.data = value;
+        else
+            throw std::invalid_argument("unknown flag " + flag +
+                                        " (--layers, --activation, --batch, --lr, --epochs, --steps, --threads, "
+                                        "--seed, --data)");
+    }
+    if (o.activation != "relu" && o.activation != "sigmoid-tanh")
+        throw std::invalid_argument("--activation is relu or sigmoid-tanh");
+    if (o.activation == "sigmoid-tanh" && o.layers.size() != 4)
+        throw std::invalid_argument("--activation sigmoid-tanh needs two hidden layers, e.g. 784,64,16,10");
+    return o;
+}
+
+// Linear layers with the activation between them (none after the last).
+nn::Sequential mlp(const Options& o, xg::Generator& generator) {
+    nn::Sequential model;
+    for (std::size_t l = 0; l + 1 < o.layers.size(); ++l) {
+        model.push_back(nn::Linear(o.layers[l], o.layers[l + 1], generator));
+        if (l + 2 == o.layers.size()) break;
+        if (o.activation == "relu")
+            model.push_back(nn::ReLU());
+        else if (l == 0)
+            model.push_back(nn::Sigmoid());
+        else
+            model.push_back(nn::Tanh());
+    }
+    return model;
+}
+
+long resident_kib() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    throw std::runtime_error("no VmRSS in /proc/self/status");
+}
+
+// Loading MNIST passes through temporaries larger than a training step needs, so the peak is restarted from the
+// current resident size (Linux: "5" to clear_refs resets the high-water mark that ru_maxrss reports).
+void reset_peak_resident() {
+    std::ofstream clear_refs("/proc/self/clear_refs");
+    clear_refs << "5";
+    if (!clear_refs.flush()) throw std::runtime_error("cannot reset the peak resident size (/proc/self/clear_refs)");
+}
+
+long peak_resident_kib() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    const Options o = parse(argc, argv);
+    xg::set_num_threads(o.threads);
+    const xg::data::Split mnist = xg::data::load_mnist(o.data);
+    xg::Generator generator(o.seed);
+    nn::Sequential model = mlp(o, generator);
+    xg::optim::SGD sgd(model.parameters(), {.lr = o.lr});
+
+    xg::FitOptions options;
+    options.loader = {.batch_size = o.batch, .shuffle = true, .seed = o.seed};
+    options.progress = xg::Progress::none;
+
+    if (o.steps > 0) {
+        // fit's training step, without its bookkeeping, on the first `steps` batches of its loader.
+        xg::data::DataLoader loader(mnist.train, options.loader);
+        const long baseline = resident_kib();
+        reset_peak_resident();
+        std::size_t step = 0;
+        for (const xg::data::Batch& batch : loader) {
+            if (step++ == o.steps) break;
+            sgd.zero_grad();
+            xg::default_loss(model(batch.inputs), batch).backward();
+            sgd.step();
+        }
+        const long peak = peak_resident_kib();
+        std::printf("memory baseline_kib=%ld peak_kib=%ld increase_kib=%ld\n", baseline, peak, peak - baseline);
+        return 0;
+    }
+
+    options.epochs = o.epochs;
+    const xg::History history = xg::fit(model, sgd, mnist.train, options);
+    for (const xg::EpochRecord& r : history.epochs)
+        std::printf("epoch=%zu seconds=%.4f train_loss=%.4f\n", r.epoch, r.seconds, r.train_loss);
+    std::printf("test_accuracy=%.4f\n", xg::evaluate(model, mnist.test).accuracy);
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "mlp_epoch: %s\n", e.what());
+    return 2;
+}
