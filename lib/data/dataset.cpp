@@ -27,15 +27,6 @@ void gather_rows(const xt::xarray<float>& from, const std::size_t* rows, std::si
     for (std::size_t i = 0; i < count; ++i) std::copy_n(from.data() + rows[i] * width, width, to + i * width);
 }
 
-void prefetch_rows(const xt::xarray<float>& from, const std::size_t* rows, std::size_t count) {
-    const std::size_t width = row_size(from);
-    constexpr std::size_t line = 64 / sizeof(float);
-    for (std::size_t i = 0; i < count; ++i) {
-        const float* row = from.data() + rows[i] * width;
-        for (std::size_t j = 0; j < width; j += line) __builtin_prefetch(row + j, 0, 3);
-    }
-}
-
 void check_same_rows(const char* op, const Dataset& data) {
     const std::size_t n = data.size();
     if (data.inputs.dimension() == 0) throw DataError(fmt::format("{}: the dataset has no input rows", op));

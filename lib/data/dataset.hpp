@@ -16,7 +16,6 @@ std::size_t row_size(const xt::xarray<float>& a);
 Shape with_rows(const Shape& shape, std::size_t rows);
 
 /// Copies the rows `rows[0]`, …, `rows[count − 1]` of `from`, in that order, to `to`.
-void prefetch_rows(const xt::xarray<float>& from, const std::size_t* rows, std::size_t count);
 void gather_rows(const xt::xarray<float>& from, const std::size_t* rows, std::size_t count, float* to);
 
 /// Throws DataError naming `op` unless the dataset has input rows and, where it has labels or targets, one per row.

@@ -3,8 +3,10 @@
 #include <xgrad/errors.hpp>
 
 #include "data/dataset.hpp"
+#include "support/thread_pool.hpp"
 
 #include <algorithm>
+#include <functional>
 
 namespace xg::data {
 
@@ -48,13 +50,21 @@ void DataLoader::gather(std::size_t batch_index) {
     const std::size_t first = batch_index * options_.batch_size;
     const std::size_t rows = std::min(options_.batch_size, data_.size() - first);
     const std::size_t* indices = order_.data() + first;
-    gather_rows(data_.inputs, indices, rows, reuse_or_allocate(batch_.inputs, data_.inputs, rows));
+    float* inputs = reuse_or_allocate(batch_.inputs, data_.inputs, rows);
+    // Shuffled rows are scattered over the whole set, so a copy waits on memory row by row; threads that each copy a
+    // share of the rows wait at the same time.
+    const std::size_t width = rows == 0 ? 0 : data_.inputs.size() / data_.size();
+    constexpr std::size_t least_floats_per_thread = 32 * 1024;
+    const std::size_t parts = ThreadPool::in_task() ? 1
+                                                    : std::clamp<std::size_t>(rows * width / least_floats_per_thread, 1,
+                                                                              static_cast<std::size_t>(num_threads()));
+    const auto gather_part = [&](std::size_t part) {
+        const std::size_t begin = rows * part / parts, end = rows * (part + 1) / parts;
+        gather_rows(data_.inputs, indices + begin, end - begin, inputs + begin * width);
+    };
+    thread_pool().run(parts, std::ref(gather_part));
     if (data_.targets.dimension() != 0)
         gather_rows(data_.targets, indices, rows, reuse_or_allocate(batch_.targets, data_.targets, rows));
-    // The next batch's rows are scattered over the whole set: asking for them now lets memory deliver them while
-    // this batch is trained on, and the next gather copies from cache instead of waiting on each row.
-    const std::size_t next = first + rows, next_rows = std::min(options_.batch_size, data_.size() - next);
-    if (next < data_.size()) prefetch_rows(data_.inputs, order_.data() + next, next_rows);
     batch_.labels.clear();
     if (!data_.labels.empty())
         for (std::size_t i = 0; i < rows; ++i) batch_.labels.push_back(data_.labels[indices[i]]);
