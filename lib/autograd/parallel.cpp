@@ -32,7 +32,9 @@ void parallel_backward(std::size_t parts, const std::function<void(std::size_t p
     if (parts == 0) return;
     const bool grad = is_grad_enabled(), anomaly = is_anomaly_enabled();
     // Each part's gradients, kept by its thread; the caller reads them once the pool has joined every part.
-    static std::vector<LeafGradients*> gradients;
+    // (The caller's: a thread_local named inside the lambda would be each worker's own.)
+    thread_local std::vector<LeafGradients*> callers_gradients;
+    std::vector<LeafGradients*>& gradients = callers_gradients;
     gradients.assign(parts, nullptr);
     const auto run_part = [&](std::size_t part) {
         thread_local LeafGradients own;

@@ -49,7 +49,11 @@ void check_finite(const Tensor& t, const char* op, AnomalyError::Phase phase, co
 
 Node::~Node() {
     recycle(std::move(value));
-    if (inputs.empty()) return;
+    // Only an input that dies with this node and has inputs of its own starts a chain worth unwinding by hand (a
+    // graph dropped without backward); a node that backward released has none.
+    bool chain = false;
+    for (const auto& input : inputs) chain = chain || (input && input.use_count() == 1 && !input->inputs.empty());
+    if (!chain) return;
     std::vector<std::shared_ptr<Node>> stack;
     for (auto& input : inputs) stack.push_back(std::move(input));
     inputs.clear();
@@ -87,10 +91,12 @@ struct Store {
     auto& arrays(double) { return doubles; }
 };
 
-// Bounds on what a thread keeps: enough for the graph of a large training step.
+// Bounds on what a thread keeps: enough for the graph of a large training step. A larger array (a whole dataset
+// made a Var) goes back to the system, which is what its owner expects of dropping it.
 constexpr std::size_t most_kept_blocks = 8192;
 constexpr std::size_t most_kept_arrays_per_size = 16;
-constexpr std::size_t most_kept_array_bytes = std::size_t{512} << 20;
+constexpr std::size_t most_kept_array_bytes = std::size_t{256} << 20;
+constexpr std::size_t largest_kept_array_bytes = std::size_t{32} << 20;
 
 thread_local Store* store = nullptr;
 
@@ -161,7 +167,8 @@ void recycle(Tensor&& value) {
     if (s == nullptr) return;
     visit(value, [&](auto& array) {
         const std::size_t bytes = array.size() * sizeof(typename std::decay_t<decltype(array)>::value_type);
-        if (array.size() == 0 || s->array_bytes + bytes > most_kept_array_bytes) return;
+        if (array.size() == 0 || bytes > largest_kept_array_bytes || s->array_bytes + bytes > most_kept_array_bytes)
+            return;
         auto& kept = s->arrays(typename std::decay_t<decltype(array)>::value_type{})[array.size()];
         if (kept.size() >= most_kept_arrays_per_size) return;
         if (kept.capacity() == 0) kept.reserve(most_kept_arrays_per_size);  // once per size, not step by step

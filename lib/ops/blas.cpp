@@ -38,13 +38,14 @@ void call(Gemm gemm, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
     const auto ldb = static_cast<int>(tb ? k : n);
     // Rows [begin, end) of C from the same rows of op(A): each thread's share of a large product.
     const auto rows = [&](std::size_t begin, std::size_t end) {
-        gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(end - begin),
-             static_cast<int>(n), static_cast<int>(k), T(1), ta ? a + begin : a + begin * k, lda, b, ldb, beta,
-             c + begin * n, static_cast<int>(n));
+        gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+             static_cast<int>(end - begin), static_cast<int>(n), static_cast<int>(k), T(1),
+             ta ? a + begin : a + begin * k, lda, b, ldb, beta, c + begin * n, static_cast<int>(n));
     };
     const std::size_t threads = ThreadPool::in_task() ? 1 : static_cast<std::size_t>(num_threads());
     const double multiply_adds = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-    const std::size_t parts = std::min({threads, m / 16, static_cast<std::size_t>(multiply_adds / (least_parallel_multiply_adds / 2))});
+    const auto worth_splitting = static_cast<std::size_t>(multiply_adds / (least_parallel_multiply_adds / 2));
+    const std::size_t parts = std::min({threads, m / 16, worth_splitting});
     if (parts <= 1) return rows(0, m);
     const auto run_part = [&](std::size_t part) { rows(m * part / parts, m * (part + 1) / parts); };
     thread_pool().run(parts, std::ref(run_part));  // by reference: a std::function holding the lambda would allocate

@@ -1,6 +1,7 @@
 #pragma once
 // C = alpha·op(A)·op(B) + beta·C on row-major buffers, and linear solves, through OpenBLAS (and the LAPACK it
-// carries). A large product is split by rows across xgrad's threads. Kept in its own translation unit because <cblas.h> clashes with xtensor-blas's declarations.
+// carries). A large product is split by rows across xgrad's threads. Kept in its own translation unit because
+// <cblas.h> clashes with xtensor-blas's declarations.
 #include <cstddef>
 
 namespace xg::blas {

@@ -125,9 +125,18 @@ void ThreadPool::run(std::size_t parts, const std::function<void(std::size_t)>& 
     if (parts > threads()) throw std::logic_error("ThreadPool::run: more parts than threads");
     if (parts == 0) return;
     if (in_task_) throw std::logic_error("ThreadPool::run: called from a task");
-    if (parts == 1) {
-        InTask running(in_task_);
-        task(0);
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (parts == 1 || !busy.owns_lock()) {
+        std::exception_ptr first_error;
+        for (std::size_t part = 0; part < parts; ++part) {
+            try {
+                InTask running(in_task_);
+                task(part);
+            } catch (...) {
+                if (!first_error) first_error = std::current_exception();
+            }
+        }
+        if (first_error) std::rethrow_exception(first_error);
         return;
     }
     errors_.assign(parts, nullptr);

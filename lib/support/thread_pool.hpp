@@ -26,8 +26,9 @@ public:
     /// stay on its thread).
     static bool in_task();
     /// Runs task(0) on the calling thread and task(1) … task(parts − 1) on workers, all at once, and returns when
-    /// all have finished; parts ≤ threads(). An exception thrown by a task is rethrown here (the lowest part's)
-    /// after every part has finished. Not reentrant: a task must not call run on the same pool.
+    /// all have finished; parts ≤ threads(). While another thread's job holds the workers, the caller runs every
+    /// part itself, one after another (two models trained in two threads). An exception thrown by a task is
+    /// rethrown here (the lowest part's) after every part has finished. A task must not call run.
     void run(std::size_t parts, const std::function<void(std::size_t)>& task);
 
 private:
@@ -42,6 +43,7 @@ private:
     std::size_t parts_ = 0;
     const std::function<void(std::size_t)>* task_ = nullptr;
     std::vector<std::exception_ptr> errors_;
+    std::mutex busy_;  // held by the thread whose job the workers run
     // Idle workers spin for a while (the next step's job usually comes within that time), then sleep here.
     std::mutex sleep_mutex_;
     std::condition_variable wake_;

@@ -107,9 +107,8 @@ TEST_CASE("parallel_backward: errors") {
 
 namespace {
 
-// Parameters after two epochs of fit on `threads` threads, from the same start.
-std::vector<Var> trained(int threads, bool dropout, std::vector<double>* losses = nullptr) {
-    Threads using_threads(threads);
+// Parameters after two epochs of fit, from the same start, on as many threads as xgrad uses.
+std::vector<Var> trained(bool dropout, std::vector<double>* losses = nullptr) {
     xg::Generator g(7);
     const data::Dataset blobs = data::make_blobs(300, 10, 50, g);  // 300 rows: batches of 128, 128, 44
     nn::Sequential model(nn::Linear(50, 200, g, true, xg::Dtype::float64), nn::ReLU());
@@ -131,6 +130,12 @@ std::vector<Var> trained(int threads, bool dropout, std::vector<double>* losses 
 
 }  // namespace
 
+// The same on `threads` threads.
+std::vector<Var> trained(int threads, bool dropout, std::vector<double>* losses = nullptr) {
+    Threads using_threads(threads);
+    return trained(dropout, losses);
+}
+
 TEST_CASE("fit on two threads ends where one thread does, up to rounding") {
     std::vector<double> one_losses, two_losses;
     const std::vector<Var> one = trained(1, false, &one_losses), two = trained(2, false, &two_losses);
@@ -143,4 +148,16 @@ TEST_CASE("fit on two threads ends where one thread does, up to rounding") {
 
     // A model with a Dropout (state: its generator) is not split, so two threads change nothing.
     CHECK(largest_difference(trained(1, true), trained(2, true)) == 0.0);
+}
+
+TEST_CASE("two models trained by fit in two threads at once: one gets the workers, the other runs its parts itself") {
+    Threads threads(2);
+    const std::vector<Var> alone = trained(false);
+    std::vector<Var> first, second;
+    std::thread other([&] { second = trained(false); });
+    first = trained(false);
+    other.join();
+    // Run in turn on one thread, the parts add up in the same order: the very same numbers.
+    CHECK(largest_difference(first, alone) == 0.0);
+    CHECK(largest_difference(second, alone) == 0.0);
 }
