@@ -3,7 +3,9 @@
 #include "autograd/node.hpp"
 #include "support/thread_pool.hpp"
 
+#include <deque>
 #include <functional>
+#include <mutex>
 
 namespace xg {
 
@@ -31,22 +33,32 @@ void parallel_backward(std::size_t parts, const std::function<void(std::size_t p
                                 parts, parts, threads));
     if (parts == 0) return;
     const bool grad = is_grad_enabled(), anomaly = is_anomaly_enabled();
-    // Each part's gradients, kept by its thread; the caller reads them once the pool has joined every part.
-    // (The caller's: a thread_local named inside the lambda would be each worker's own.)
+    // Each part's gradients, kept by the thread that runs it; the caller reads them once every part has finished.
+    // (The caller's list: a thread_local named inside the lambda would be each worker's own.)
     thread_local std::vector<LeafGradients*> callers_gradients;
     std::vector<LeafGradients*>& gradients = callers_gradients;
     gradients.assign(parts, nullptr);
     const auto run_part = [&](std::size_t part) {
-        thread_local LeafGradients own;
+        // One set per part index: a thread that runs several parts in turn keeps them apart (a deque does not move
+        // its elements as it grows).
+        thread_local std::deque<LeafGradients> own;
+        if (own.size() <= part) own.resize(part + 1);
         if (part > 0) {
-            for (auto& [node, slot] : own.slots) slot.written = false;
-            gradients[part] = &own;
+            for (auto& [node, slot] : own[part].slots) slot.written = false;
+            gradients[part] = &own[part];
         }
-        RunningPart running(grad, anomaly, part > 0 ? &own : nullptr);
+        RunningPart running(grad, anomaly, part > 0 ? &own[part] : nullptr);
         work(part);
     };
+    // The workers' arrays belong to one call at a time, from its parts to its sum below. A call made meanwhile (a
+    // second training thread) runs its parts one after another on its own thread, with that thread's arrays.
+    static std::mutex workers_in_use;
+    std::unique_lock<std::mutex> workers(workers_in_use, std::try_to_lock);
     // By reference: a std::function holding the lambda itself would allocate at every call.
-    thread_pool().run(parts, std::ref(run_part));
+    if (workers.owns_lock())
+        thread_pool().run(parts, std::ref(run_part));
+    else
+        ThreadPool::run_here(parts, std::ref(run_part));
     for (std::size_t part = 1; part < parts; ++part) {
         for (auto it = gradients[part]->slots.begin(); it != gradients[part]->slots.end();) {
             LeafGradients::Slot& slot = it->second;

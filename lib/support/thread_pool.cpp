@@ -121,24 +121,25 @@ void ThreadPool::work(std::size_t part) {
     }
 }
 
+void ThreadPool::run_here(std::size_t parts, const std::function<void(std::size_t)>& task) {
+    std::exception_ptr first_error;
+    for (std::size_t part = 0; part < parts; ++part) {
+        try {
+            InTask running(in_task_);
+            task(part);
+        } catch (...) {
+            if (!first_error) first_error = std::current_exception();
+        }
+    }
+    if (first_error) std::rethrow_exception(first_error);
+}
+
 void ThreadPool::run(std::size_t parts, const std::function<void(std::size_t)>& task) {
     if (parts > threads()) throw std::logic_error("ThreadPool::run: more parts than threads");
     if (parts == 0) return;
     if (in_task_) throw std::logic_error("ThreadPool::run: called from a task");
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (parts == 1 || !busy.owns_lock()) {
-        std::exception_ptr first_error;
-        for (std::size_t part = 0; part < parts; ++part) {
-            try {
-                InTask running(in_task_);
-                task(part);
-            } catch (...) {
-                if (!first_error) first_error = std::current_exception();
-            }
-        }
-        if (first_error) std::rethrow_exception(first_error);
-        return;
-    }
+    if (parts == 1 || !busy.owns_lock()) return run_here(parts, task);
     errors_.assign(parts, nullptr);
     task_ = &task;
     parts_ = parts;

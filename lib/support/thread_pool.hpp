@@ -30,6 +30,8 @@ public:
     /// part itself, one after another (two models trained in two threads). An exception thrown by a task is
     /// rethrown here (the lowest part's) after every part has finished. A task must not call run.
     void run(std::size_t parts, const std::function<void(std::size_t)>& task);
+    /// run's tasks one after another on the calling thread, marked as tasks all the same.
+    static void run_here(std::size_t parts, const std::function<void(std::size_t)>& task);
 
 private:
     void work(std::size_t part);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cmath>
@@ -53,18 +54,20 @@ struct ModeGuard {
 };
 
 // Ctrl-C during fit: the first sets a flag the loop reads after each batch and puts the default action back, so
-// a second one ends the program.
-volatile std::sig_atomic_t interrupt_requested = 0;
+// a second one ends the program. An atomic (lock-free, so a signal handler may set it), because two threads may
+// each run fit.
+std::atomic<bool> interrupt_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
 
 extern "C" void on_interrupt(int) {
-    interrupt_requested = 1;
+    interrupt_requested.store(true, std::memory_order_relaxed);
     std::signal(SIGINT, SIG_DFL);
 }
 
 struct InterruptGuard {
     struct sigaction previous {};
     InterruptGuard() {
-        interrupt_requested = 0;
+        interrupt_requested.store(false, std::memory_order_relaxed);
         struct sigaction action {};
         action.sa_handler = on_interrupt;
         sigemptyset(&action.sa_mask);
@@ -408,7 +411,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 train.is_classification() ? static_cast<double>(correct) / static_cast<double>(rows) : not_measured;
             display.batch(epoch, batch_index, loss_sum / static_cast<double>(rows), running_accuracy);
             if (options.on_batch_end) options.on_batch_end({epoch, batch_index - 1, loader.size(), value, batch});
-            if (interrupt_requested) {
+            if (interrupt_requested.load(std::memory_order_relaxed)) {
                 history.interrupted = true;
                 break;
             }

@@ -80,9 +80,9 @@ TEST_CASE("parallel_backward: a leaf without .grad gets one; modes are the calle
     CHECK(w.grad().to_vector<double>() == std::vector<double>{3.0, 3.0});
 
     xg::NoGradGuard no_grad;
-    std::vector<bool> recorded(2, true);
+    std::vector<int> recorded(2, 1);  // not vector<bool>, whose bits share a word the two parts would both write
     xg::parallel_backward(2, [&](std::size_t part) { recorded[part] = (w * 2.0).requires_grad(); });
-    CHECK(recorded == std::vector<bool>{false, false});
+    CHECK(recorded == std::vector<int>{0, 0});
 }
 
 TEST_CASE("parallel_backward: errors") {
