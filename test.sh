@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test suite twice: in the release build, and in a build
-# with xtensor's assertions and AddressSanitizer + UndefinedBehaviorSanitizer, where any report is a failure.
+# with xtensor's assertions and AddressSanitizer + UndefinedBehaviorSanitizer, where any report is a failure; and
+# the suites that run threads a third time under ThreadSanitizer.
 # Then builds the library alone without PLplot (build-noplot), installs it into build-noplot/prefix, builds an
 # outside program against that install with meson (tests/consumer) and with CMake (tests/consumer_cmake), installs
 # each and runs it from there. Ends with "N passed, N failed", counting doctest test cases over all of them.
@@ -17,6 +18,11 @@ configure build --buildtype=release -Dtests=true -Dsamples=true -Dbench=true -Dp
 # -Doptimization, so debugoptimized would turn it into -O2 and recompile everything.
 configure build-sanitize --buildtype=custom -Ddebug=true -Doptimization=1 -Db_sanitize=address,undefined \
     -Db_lundef=false -Dxtensor_assert=true -Dtests=true -Dsamples=false -Dbench=false -Dplot=enabled
+# ThreadSanitizer over the suites that run threads: data parallelism (parallel), threads training at once (memory)
+# and fit (train).
+configure build-tsan --buildtype=custom -Ddebug=true -Doptimization=1 -Db_sanitize=thread \
+    -Dtests=true -Dsamples=false -Dbench=false -Dplot=disabled
+threaded_suites=(parallel memory train)
 noplot_prefix=$PWD/build-noplot/prefix
 configure build-noplot --buildtype=release -Dplot=disabled -Dtests=false -Dsamples=false -Dbench=false \
     --prefix="$noplot_prefix" --libdir=lib
@@ -34,6 +40,15 @@ for dir in build build-sanitize; do
     fi
     meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
 done
+
+echo "== build-tsan"
+if ! meson compile -C build-tsan "${threaded_suites[@]/%/_test}"; then
+    echo "error: build-tsan does not build" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 \
+    "${threaded_suites[@]}" || status=1
 
 echo "== build-noplot"
 consumer=build-noplot/consumer
@@ -76,7 +91,7 @@ run_installed "$consumer_cmake/prefix/bin/consumer_cmake_test" "$consumer_cmake/
 #   [doctest] test cases: 12 | 12 passed | 0 failed | 0 skipped
 # and so does each fuzz replay of build-sanitize (fuzz/replay.cpp), one case per corpus or crash file.
 # A suite that crashed (or was killed by a sanitizer) before printing one counts as one failed case.
-python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json \
+python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json build-tsan/meson-logs/testlog.json \
     "$consumer/meson-logs/testlog.json" "$consumer/installed-testlog.json" \
     "$consumer_cmake/installed-testlog.json" <<'PY'
 import json, re, sys
