@@ -1,3 +1,4 @@
+// xgrad's worker threads, how many there are, and how a job reaches them.
 #include "support/thread_pool.hpp"
 
 #include <xgrad/errors.hpp>
@@ -45,11 +46,12 @@ std::mutex settings;
 int chosen_threads = 0;  // 0 until set_num_threads or the first num_threads()
 std::unique_ptr<ThreadPool> pool;
 
-// A task's flag, set on whichever thread runs it.
+// A task's flag, set on whichever thread runs it, and put back as it was (a task may run run_here's).
 struct InTask {
     bool& flag;
-    explicit InTask(bool& f) : flag(f) { flag = true; }
-    ~InTask() { flag = false; }
+    const bool previous;
+    explicit InTask(bool& f) : flag(f), previous(f) { flag = true; }
+    ~InTask() { flag = previous; }
 };
 
 }  // namespace
@@ -136,10 +138,10 @@ void ThreadPool::run_here(std::size_t parts, const std::function<void(std::size_
 
 void ThreadPool::run(std::size_t parts, const std::function<void(std::size_t)>& task) {
     if (parts > threads()) throw std::logic_error("ThreadPool::run: more parts than threads");
-    if (parts == 0) return;
-    if (in_task_) throw std::logic_error("ThreadPool::run: called from a task");
+    // Inside a task (a data loader or a large product within a part) the workers are taken: the parts run here.
+    if (parts <= 1 || in_task_) return run_here(parts, task);
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (parts == 1 || !busy.owns_lock()) return run_here(parts, task);
+    if (!busy.owns_lock()) return run_here(parts, task);
     errors_.assign(parts, nullptr);
     task_ = &task;
     parts_ = parts;
@@ -156,7 +158,8 @@ void ThreadPool::run(std::size_t parts, const std::function<void(std::size_t)>& 
         errors_[0] = std::current_exception();
     }
     // Spinning while a worker is off its core (more busy threads than cores) would only keep it off: yield then.
-    for (unsigned i = 0; unfinished_.load(std::memory_order_acquire) != 0; ++i) i < 4096 ? pause() : std::this_thread::yield();
+    for (unsigned i = 0; unfinished_.load(std::memory_order_acquire) != 0; ++i)
+        i < 4096 ? pause() : std::this_thread::yield();
     task_ = nullptr;
     for (const std::exception_ptr& error : errors_)
         if (error) std::rethrow_exception(error);

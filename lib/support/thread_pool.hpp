@@ -26,9 +26,9 @@ public:
     /// stay on its thread).
     static bool in_task();
     /// Runs task(0) on the calling thread and task(1) … task(parts − 1) on workers, all at once, and returns when
-    /// all have finished; parts ≤ threads(). While another thread's job holds the workers, the caller runs every
-    /// part itself, one after another (two models trained in two threads). An exception thrown by a task is
-    /// rethrown here (the lowest part's) after every part has finished. A task must not call run.
+    /// all have finished; parts ≤ threads(). While another thread's job holds the workers, or when called from a
+    /// task, the caller runs every part itself, one after another. An exception thrown by a task is rethrown here
+    /// (the lowest part's) after every part has finished.
     void run(std::size_t parts, const std::function<void(std::size_t)>& task);
     /// run's tasks one after another on the calling thread, marked as tasks all the same.
     static void run_here(std::size_t parts, const std::function<void(std::size_t)>& task);

@@ -85,6 +85,22 @@ TEST_CASE("parallel_backward: a leaf without .grad gets one; modes are the calle
     CHECK(recorded == std::vector<int>{0, 0});
 }
 
+TEST_CASE("parallel_backward: a part may use what itself uses the threads (a data loader, a large product)") {
+    Threads threads(2);
+    xg::Generator g(5);
+    data::Dataset rows;
+    rows.inputs = xg::rand({200, 800}, g).value<float>();  // batches of 100 × 800: gathered on both threads outside
+    const Var w = xg::rand({800, 100}, g);                  // 100 × 800 × 100: a product split by rows outside
+    std::vector<double> sums(2);
+    xg::parallel_backward(2, [&](std::size_t part) {
+        data::DataLoader loader(rows, {.batch_size = 100, .shuffle = false});
+        for (const data::Batch& batch : loader) sums[part] += xg::sum(xg::matmul(batch.inputs, w)).item();
+    });
+    const double expected = xg::sum(xg::matmul(Var(rows.inputs), w)).item();
+    CHECK(sums[0] == doctest::Approx(expected).epsilon(1e-5));
+    CHECK(sums[1] == sums[0]);
+}
+
 TEST_CASE("parallel_backward: errors") {
     Threads threads(2);
     CHECK(check::error_message([] { xg::parallel_backward(3, [](std::size_t) {}); }) ==
