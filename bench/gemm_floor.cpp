@@ -8,6 +8,8 @@
 //   floor mode=split-batch threads=2 seconds=0.1100    (threads > 1 only)
 // openblas: one sequence, OpenBLAS using the threads inside each product. split-batch: each thread runs the
 // sequence single-threaded on its share of the batch (data parallelism; summing the threads' dW is left out).
+#include "layers_flag.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -96,27 +98,16 @@ double best_epoch(const Options& o, const std::vector<std::vector<float>>& weigh
     return best;
 }
 
-std::vector<int> parse_layers(const std::string& text) {
-    std::vector<int> layers;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t comma = std::min(text.find(',', start), text.size());
-        layers.push_back(std::stoi(text.substr(start, comma - start)));
-        start = comma + 1;
-    }
-    if (layers.size() < 2) throw std::invalid_argument("--layers needs at least two sizes, e.g. 784,50,10");
-    return layers;
-}
-
 Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         const std::string flag = argv[i];
         if (i + 1 == argc) throw std::invalid_argument(flag + " needs a value");
         const std::string value = argv[++i];
-        if (flag == "--layers")
-            o.layers = parse_layers(value);
-        else if (flag == "--batch")
+        if (flag == "--layers") {
+            const std::vector<std::size_t> sizes = parse_layers(value);
+            o.layers.assign(sizes.begin(), sizes.end());  // ints, as cblas takes them
+        } else if (flag == "--batch")
             o.batch = std::stoi(value);
         else if (flag == "--threads")
             o.threads = std::stoi(value);

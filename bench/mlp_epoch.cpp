@@ -7,6 +7,8 @@
 // --activation sigmoid-tanh is the 784-64-16-10 network of the seeds: Sigmoid after the first hidden layer, Tanh
 // after the second. --steps K instead trains K steps and prints the resident memory they add:
 //   memory baseline_kib=... peak_kib=... increase_kib=...
+#include "layers_flag.hpp"
+
 #include <xgrad/xgrad.hpp>
 
 #include <sys/resource.h>
@@ -34,18 +36,6 @@ struct Options {
     std::uint64_t seed = 1;
     std::string data = xg::data::cache_directory() + "/mnist";
 };
-
-std::vector<std::size_t> parse_layers(const std::string& text) {
-    std::vector<std::size_t> layers;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t comma = std::min(text.find(',', start), text.size());
-        layers.push_back(std::stoul(text.substr(start, comma - start)));
-        start = comma + 1;
-    }
-    if (layers.size() < 2) throw std::invalid_argument("--layers needs at least two sizes, e.g. 784,50,10");
-    return layers;
-}
 
 Options parse(int argc, char** argv) {
     Options o;

@@ -68,7 +68,6 @@ void parallel_backward(std::size_t parts, const std::function<void(std::size_t p
                 continue;
             }
             if (slot.written) add_to_grad(*leaf, slot.grad);
-            slot.written = false;
             ++it;
         }
     }

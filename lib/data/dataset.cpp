@@ -22,6 +22,12 @@ Shape with_rows(const Shape& shape, std::size_t rows) {
     return out;
 }
 
+float* reuse_or_allocate(Var& rows, const Shape& shape) {
+    if (!rows.defined() || rows.use_count() != 1 || rows.shape() != shape)
+        rows = Var(xt::xarray<float>::from_shape(shape));
+    return rows.mutable_value<float>().data();
+}
+
 void gather_rows(const xt::xarray<float>& from, const std::size_t* rows, std::size_t count, float* to) {
     const std::size_t width = row_size(from);
     for (std::size_t i = 0; i < count; ++i) std::copy_n(from.data() + rows[i] * width, width, to + i * width);

@@ -15,6 +15,10 @@ std::size_t row_size(const xt::xarray<float>& a);
 /// `shape` with its first extent, the row count, set to `rows`.
 Shape with_rows(const Shape& shape, std::size_t rows);
 
+/// The data of `rows` to overwrite with an array of `shape`: its own array if nobody else holds it and the shape
+/// fits, else a new one (a graph still alive keeps the old).
+float* reuse_or_allocate(Var& rows, const Shape& shape);
+
 /// Copies the rows `rows[0]`, …, `rows[count − 1]` of `from`, in that order, to `to`.
 void gather_rows(const xt::xarray<float>& from, const std::size_t* rows, std::size_t count, float* to);
 

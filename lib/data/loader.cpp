@@ -10,18 +10,6 @@
 
 namespace xg::data {
 
-namespace {
-
-// The batch's array to fill: the previous one if nobody else holds it and it has the right shape.
-float* reuse_or_allocate(Var& batch, const xt::xarray<float>& source, std::size_t rows) {
-    const Shape shape = with_rows(source.shape(), rows);
-    if (!batch.defined() || batch.use_count() != 1 || batch.shape() != shape)
-        batch = Var(xt::xarray<float>::from_shape(shape));
-    return batch.mutable_value<float>().data();
-}
-
-}  // namespace
-
 DataLoader::DataLoader(const Dataset& data, DataLoaderOptions options)
     : data_(data), options_(options), generator_(options.seed) {
     if (options_.batch_size == 0) throw DataError("DataLoader: batch_size must be positive");
@@ -50,21 +38,21 @@ void DataLoader::gather(std::size_t batch_index) {
     const std::size_t first = batch_index * options_.batch_size;
     const std::size_t rows = std::min(options_.batch_size, data_.size() - first);
     const std::size_t* indices = order_.data() + first;
-    float* inputs = reuse_or_allocate(batch_.inputs, data_.inputs, rows);
+    float* inputs = reuse_or_allocate(batch_.inputs, with_rows(data_.inputs.shape(), rows));
     // Shuffled rows are scattered over the whole set, so a copy waits on memory row by row; threads that each copy a
     // share of the rows wait at the same time.
-    const std::size_t width = rows == 0 ? 0 : data_.inputs.size() / data_.size();
+    const std::size_t width = row_size(data_.inputs);
     constexpr std::size_t least_floats_per_thread = 32 * 1024;
-    const std::size_t parts = ThreadPool::in_task() ? 1
-                                                    : std::clamp<std::size_t>(rows * width / least_floats_per_thread, 1,
-                                                                              static_cast<std::size_t>(num_threads()));
+    const std::size_t parts =
+        std::clamp<std::size_t>(rows * width / least_floats_per_thread, 1, static_cast<std::size_t>(num_threads()));
     const auto gather_part = [&](std::size_t part) {
         const std::size_t begin = rows * part / parts, end = rows * (part + 1) / parts;
         gather_rows(data_.inputs, indices + begin, end - begin, inputs + begin * width);
     };
     thread_pool().run(parts, std::ref(gather_part));
     if (data_.targets.dimension() != 0)
-        gather_rows(data_.targets, indices, rows, reuse_or_allocate(batch_.targets, data_.targets, rows));
+        gather_rows(data_.targets, indices, rows,
+                    reuse_or_allocate(batch_.targets, with_rows(data_.targets.shape(), rows)));
     batch_.labels.clear();
     if (!data_.labels.empty())
         for (std::size_t i = 0; i < rows; ++i) batch_.labels.push_back(data_.labels[indices[i]]);

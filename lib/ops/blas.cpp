@@ -42,6 +42,7 @@ void call(Gemm gemm, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
              static_cast<int>(end - begin), static_cast<int>(n), static_cast<int>(k), T(1),
              ta ? a + begin : a + begin * k, lda, b, ldb, beta, c + begin * n, static_cast<int>(n));
     };
+    // Inside a task the pool would run the row blocks one after another: one whole product is faster.
     const std::size_t threads = ThreadPool::in_task() ? 1 : static_cast<std::size_t>(num_threads());
     const double multiply_adds = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     const auto worth_splitting = static_cast<std::size_t>(multiply_adds / (least_parallel_multiply_adds / 2));

@@ -1,4 +1,5 @@
 // fit, evaluate and predict; the history's CSV; the progress display and the Ctrl-C handling.
+#include "data/dataset.hpp"
 #include "io/files.hpp"
 #include "support/checks.hpp"
 
@@ -286,13 +287,10 @@ std::size_t parallel_parts(std::size_t rows, std::size_t parameters) {
 // Rows [begin, end) of `batch` copied into `part`, whose arrays are reused while nothing else holds them.
 void copy_rows(const data::Batch& batch, std::size_t begin, std::size_t end, data::Batch& part) {
     const auto copy = [&](const Var& from, Var& to) {
-        Shape shape = from.shape();
-        shape[0] = end - begin;
-        if (!to.defined() || to.use_count() != 1 || to.shape() != shape)
-            to = Var(xt::xarray<float>::from_shape(shape));
-        const std::size_t width = from.size() / from.shape()[0];
+        const std::size_t width = data::row_size(from.value<float>());
         const float* source = from.value<float>().data() + begin * width;
-        std::copy(source, source + (end - begin) * width, to.mutable_value<float>().data());
+        std::copy(source, source + (end - begin) * width,
+                  data::reuse_or_allocate(to, data::with_rows(from.shape(), end - begin)));
     };
     copy(batch.inputs, part.inputs);
     if (batch.targets.defined()) copy(batch.targets, part.targets);
