@@ -108,7 +108,7 @@ struct FitOptions {
     /// instead of averaging the batches as they trained.
     bool evaluate_train = false;
     /// Rows per forward pass when evaluating.
-    std::size_t evaluation_batch_size = 1000;
+    std::size_t evaluation_batch_size = 256;
     Progress progress = Progress::automatic;
     std::FILE* output = stdout;
     /// When not empty: its header is written before training starts (a path that cannot be written fails at once),
@@ -132,9 +132,9 @@ struct Evaluation {
 
 /// Mean loss and accuracy over `data` in eval mode without recording a graph; the model's mode is restored.
 Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunction& loss = {},
-                    std::size_t batch_size = 1000);
+                    std::size_t batch_size = 256);
 
 /// The model's outputs for every row of `data` (N, outputs), in eval mode without recording a graph.
-Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size = 1000);
+Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size = 256);
 
 }  // namespace xg

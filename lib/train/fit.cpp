@@ -2,6 +2,7 @@
 #include "data/dataset.hpp"
 #include "io/files.hpp"
 #include "support/checks.hpp"
+#include "support/thread_pool.hpp"
 
 #include <xgrad/autograd.hpp>
 #include <xgrad/errors.hpp>
@@ -226,76 +227,121 @@ Var default_loss(const Var& output, const data::Batch& batch) {
     return mse(output, batch.targets.to(output.dtype()));
 }
 
-Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size) {
-    if (data.size() == 0) throw DataError("predict: the dataset is empty");
+namespace {
+
+// Whether the model's forward may run on several threads at once: only for xgrad's own modules, which in training
+// read nothing but their parameters (BatchNorm's running statistics and Dropout's generator are written there) and in
+// eval mode read nothing else at all. A user's module may hold any state.
+bool forward_runs_on_threads(nn::Module& model, bool training) {
+    for (const auto& [name, module] : model.named_modules()) {
+        const bool stateless = dynamic_cast<nn::Sequential*>(module) || dynamic_cast<nn::Linear*>(module) ||
+                               dynamic_cast<nn::ReLU*>(module) || dynamic_cast<nn::LeakyReLU*>(module) ||
+                               dynamic_cast<nn::Sigmoid*>(module) || dynamic_cast<nn::Tanh*>(module) ||
+                               dynamic_cast<nn::Softmax*>(module) || dynamic_cast<nn::Flatten*>(module);
+        const bool reads_only_in_eval = dynamic_cast<nn::Dropout*>(module) || dynamic_cast<nn::BatchNorm1d*>(module);
+        if (!stateless && (training || !reads_only_in_eval)) return false;
+    }
+    return true;
+}
+
+// Rows [begin, end) of a batch or a dataset copied into `part`, whose arrays are reused while nothing else holds them.
+const xt::xarray<float>& rows_of(const Var& rows) { return rows.value<float>(); }
+const xt::xarray<float>& rows_of(const xt::xarray<float>& rows) { return rows; }
+bool has_rows(const Var& rows) { return rows.defined(); }
+bool has_rows(const xt::xarray<float>& rows) { return rows.dimension() != 0; }
+
+template <class Rows>
+void copy_rows(const Rows& from, std::size_t begin, std::size_t end, data::Batch& part) {
+    const auto copy = [&](const xt::xarray<float>& source_rows, Var& to) {
+        const std::size_t width = data::row_size(source_rows);
+        const float* source = source_rows.data() + begin * width;
+        std::copy(source, source + (end - begin) * width,
+                  data::reuse_or_allocate(to, data::with_rows(source_rows.shape(), end - begin)));
+    };
+    copy(rows_of(from.inputs), part.inputs);
+    if (has_rows(from.targets)) copy(rows_of(from.targets), part.targets);
+    part.labels.assign(from.labels.begin() + static_cast<std::ptrdiff_t>(std::min(begin, from.labels.size())),
+                       from.labels.begin() + static_cast<std::ptrdiff_t>(std::min(end, from.labels.size())));
+}
+
+// The number of batches of `batch_size` rows in `data`, which must have rows.
+std::size_t batch_count(const char* op, const data::Dataset& data, std::size_t batch_size) {
+    // A mean over no rows would be NaN, which reads like a diverged model.
+    if (data.size() == 0) throw DataError(fmt::format("{}: the dataset is empty", op));
+    if (batch_size == 0) throw DataError(fmt::format("{}: batch_size must be positive", op));
+    data::check_same_rows(op, data);
+    return (data.size() + batch_size - 1) / batch_size;
+}
+
+// Runs score(batch index, batch) for every batch of `batch_size` consecutive rows of `data`, in eval mode without
+// recording. When the model may run on threads and `score` is safe to call from them, each thread takes a run of
+// consecutive batches, copying its rows into its own cache and running whole forwards there; a batch is computed the
+// same way on any thread, so the results are the one-thread ones bit for bit.
+template <class Score>
+void score_batches(nn::Module& model, const data::Dataset& data, std::size_t batch_size, std::size_t batches,
+                   bool score_runs_on_threads, const Score& score) {
     ModeGuard mode(model);
     model.eval();
-    NoGradGuard no_grad;
-    data::DataLoader loader(data, {.batch_size = batch_size, .shuffle = false});
+    const std::size_t parts =
+        score_runs_on_threads && forward_runs_on_threads(model, false)
+            ? std::min(batches, static_cast<std::size_t>(num_threads()))
+            : 1;
     const Dtype dtype = input_dtype(model);
-    std::vector<Var> outputs;
-    for (const data::Batch& batch : loader) outputs.push_back(model(batch.inputs.to(dtype)));
+    const auto score_part = [&](std::size_t part) {
+        NoGradGuard no_grad;  // the mode is the thread's own
+        data::Batch batch;
+        for (std::size_t b = batches * part / parts; b < batches * (part + 1) / parts; ++b) {
+            copy_rows(data, b * batch_size, std::min(data.size(), (b + 1) * batch_size), batch);
+            score(b, model(batch.inputs.to(dtype)), batch);
+        }
+    };
+    // One part runs outside the pool, where a large matrix product still splits its rows over the threads.
+    if (parts == 1)
+        score_part(0);
+    else
+        thread_pool().run(parts, std::ref(score_part));
+}
+
+}  // namespace
+
+Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size) {
+    std::vector<Var> outputs(batch_count("predict", data, batch_size));
+    score_batches(model, data, batch_size, outputs.size(), true, [&](std::size_t b, const Var& output, const data::Batch&) {
+        outputs[b] = output;
+    });
     return outputs.size() == 1 ? outputs.front() : concat(outputs, 0);
 }
 
 Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunction& loss, std::size_t batch_size) {
-    // A mean over no rows would be NaN, which reads like a diverged model.
-    if (data.size() == 0) throw DataError("evaluate: the dataset is empty");
-    ModeGuard mode(model);
-    model.eval();
-    NoGradGuard no_grad;
-    data::DataLoader loader(data, {.batch_size = batch_size, .shuffle = false});
-    const Dtype dtype = input_dtype(model);
+    const std::size_t batches = batch_count("evaluate", data, batch_size);
+    std::vector<double> totals(batches);
+    std::vector<std::size_t> correct(batches);
+    // A user's loss may hold state, so it runs on the calling thread only.
+    score_batches(model, data, batch_size, batches, !loss,
+                  [&](std::size_t b, const Var& output, const data::Batch& batch) {
+                      totals[b] = (loss ? loss(output, batch) : default_loss(output, batch)).item() *
+                                  static_cast<double>(batch.size());
+                      if (data.is_classification()) correct[b] = metrics::correct(output, batch.labels);
+                  });
     double total = 0.0;
-    std::size_t correct = 0;
-    for (const data::Batch& batch : loader) {
-        const Var output = model(batch.inputs.to(dtype));
-        total += (loss ? loss(output, batch) : default_loss(output, batch)).item() * static_cast<double>(batch.size());
-        if (data.is_classification()) correct += metrics::correct(output, batch.labels);
+    std::size_t correct_sum = 0;
+    for (std::size_t b = 0; b < totals.size(); ++b) {
+        total += totals[b];
+        correct_sum += correct[b];
     }
     const auto n = static_cast<double>(data.size());
-    return {total / n, data.is_classification() ? static_cast<double>(correct) / n : not_measured};
+    return {total / n, data.is_classification() ? static_cast<double>(correct_sum) / n : not_measured};
 }
 
 // fit ---------------------------------------------------------------------------------------------------------------
 
 namespace {
 
-// Whether fit may split batches across threads, which then run the model's forward at once: only for a model of
-// xgrad's own stateless modules (BatchNorm's statistics and Dropout's generator are shared state; a user's module may
-// hold any), and only with the default loss, a mean over rows, whose parts weighted by their rows sum to the whole
-// batch's.
-bool splits_batches(nn::Module& model, const FitOptions& options) {
-    if (options.loss || num_threads() == 1) return false;
-    for (const auto& [name, module] : model.named_modules()) {
-        const bool stateless = dynamic_cast<nn::Sequential*>(module) || dynamic_cast<nn::Linear*>(module) ||
-                               dynamic_cast<nn::ReLU*>(module) || dynamic_cast<nn::LeakyReLU*>(module) ||
-                               dynamic_cast<nn::Sigmoid*>(module) || dynamic_cast<nn::Tanh*>(module) ||
-                               dynamic_cast<nn::Softmax*>(module) || dynamic_cast<nn::Flatten*>(module);
-        if (!stateless) return false;
-    }
-    return true;
-}
-
 // How many threads share a batch of `rows` rows: each part must have enough work to pay for handing it over.
 std::size_t parallel_parts(std::size_t rows, std::size_t parameters) {
     constexpr std::size_t least_multiply_adds = 250'000;  // per part: a few microseconds of matrix products
     return std::clamp<std::size_t>(rows * parameters / least_multiply_adds, 1,
                                    static_cast<std::size_t>(num_threads()));
-}
-
-// Rows [begin, end) of `batch` copied into `part`, whose arrays are reused while nothing else holds them.
-void copy_rows(const data::Batch& batch, std::size_t begin, std::size_t end, data::Batch& part) {
-    const auto copy = [&](const Var& from, Var& to) {
-        const std::size_t width = data::row_size(from.value<float>());
-        const float* source = from.value<float>().data() + begin * width;
-        std::copy(source, source + (end - begin) * width,
-                  data::reuse_or_allocate(to, data::with_rows(from.shape(), end - begin)));
-    };
-    copy(batch.inputs, part.inputs);
-    if (batch.targets.defined()) copy(batch.targets, part.targets);
-    part.labels.assign(batch.labels.begin() + static_cast<std::ptrdiff_t>(std::min(begin, batch.labels.size())),
-                       batch.labels.begin() + static_cast<std::ptrdiff_t>(std::min(end, batch.labels.size())));
 }
 
 // The model's parameters and buffers, the state restore_best puts back.
@@ -323,7 +369,8 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     const Dtype dtype = input_dtype(model);
     std::size_t parameter_count = 0;
     for (const Var& p : parameters) parameter_count += p.size();
-    const bool split = splits_batches(model, options);
+    // Only the default loss, a mean over rows, gives parts that weighted by their rows sum to the whole batch's.
+    const bool split = !options.loss && num_threads() > 1 && forward_runs_on_threads(model, true);
     // What each part of a split batch uses, kept from batch to batch.
     const auto threads = static_cast<std::size_t>(num_threads());
     std::vector<data::Batch> part_batches(threads);

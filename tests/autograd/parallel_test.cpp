@@ -177,3 +177,54 @@ TEST_CASE("two models trained by fit in two threads at once: one gets the worker
     CHECK(largest_difference(first, alone) == 0.0);
     CHECK(largest_difference(second, alone) == 0.0);
 }
+
+TEST_CASE("evaluate and predict on two threads: each thread scores whole batches, the one-thread result bit for bit") {
+    xg::Generator g(5);
+    const data::Dataset blobs = data::make_blobs(1001, 4, 30, g);  // batches of 100: ten, then one of a single row
+    // Dropout and BatchNorm only read in eval mode, so they run on threads too.
+    nn::Sequential model(nn::Linear(30, 64, g, true, xg::Dtype::float64), nn::BatchNorm1d(64, 1e-5, 0.1,
+                         xg::Dtype::float64), nn::ReLU(), nn::Dropout(0.5, g), nn::Linear(64, 4, g, true,
+                         xg::Dtype::float64));
+    // Running statistics other than 0 and 1, so that eval mode's use of them shows.
+    model.train();
+    (void)model(Var(blobs.inputs).to(xg::Dtype::float64));
+    const auto scored = [&](int threads) {
+        Threads using_threads(threads);
+        const xg::Evaluation e = xg::evaluate(model, blobs, {}, 100);
+        const Var outputs = xg::predict(model, blobs, 100);
+        CHECK_FALSE(outputs.requires_grad());
+        return std::tuple{e.loss, e.accuracy, outputs};
+    };
+    const auto [loss_1, accuracy_1, outputs_1] = scored(1);
+    const auto [loss_2, accuracy_2, outputs_2] = scored(2);
+    CHECK(loss_1 == loss_2);
+    CHECK(accuracy_1 == accuracy_2);
+    CHECK(largest_difference({outputs_1}, {outputs_2}) == 0.0);
+    CHECK(model.is_training());  // the mode is put back
+
+    // The batches cover every row once, in order: the outputs are the whole set's in one forward, up to rounding.
+    model.eval();
+    const Var whole = [&] {
+        xg::NoGradGuard no_grad;
+        return model(Var(blobs.inputs).to(xg::Dtype::float64));
+    }();
+    CHECK(outputs_2.shape() == whole.shape());
+    CHECK(largest_difference({outputs_2}, {whole}) < 1e-12);
+    const double whole_loss = xg::softmax_cross_entropy(whole, blobs.labels).item();
+    CHECK(std::abs(loss_2 - whole_loss) < 1e-12);
+    CHECK(accuracy_2 == xg::metrics::accuracy(whole, blobs.labels));
+}
+
+TEST_CASE("evaluate and predict: errors name the function") {
+    Threads threads(2);
+    xg::Generator g(5);
+    const data::Dataset blobs = data::make_blobs(10, 2, 3, g);
+    nn::Sequential model(nn::Linear(3, 2, g));
+    CHECK(check::error_message([&] { xg::evaluate(model, blobs, {}, 0); }) == "evaluate: batch_size must be positive");
+    CHECK(check::error_message([&] { xg::predict(model, blobs, 0); }) == "predict: batch_size must be positive");
+    CHECK(check::error_message([&] { xg::predict(model, data::Dataset{}); }) == "predict: the dataset is empty");
+    data::Dataset short_labels = blobs;
+    short_labels.labels.pop_back();
+    CHECK(check::error_message([&] { xg::evaluate(model, short_labels); }) ==
+          "evaluate: 10 input rows but 9 labels");
+}
