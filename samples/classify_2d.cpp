@@ -36,7 +36,7 @@ int run(int argc, char** argv) {
         return 1;
     }
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     xg::Generator generator(flags.seed);
     const data::Dataset all = dataset == "moons"     ? data::make_moons(points, generator, noise)
                               : dataset == "spirals" ? data::make_spirals(points / 3, 3, generator, noise)

@@ -28,7 +28,7 @@ int run(int argc, char** argv) {
     app.add_option("--noise", noise, "standard deviation of the noise")->check(sample::finite())->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     xg::Generator generator(flags.seed);
     const data::Split split = data::random_split(data::make_sine(points, generator, noise), 0.2, generator);
     fmt::print("{} training and {} held-out points of sin(2πx) + N(0, {}²)\n\n", split.train.size(),

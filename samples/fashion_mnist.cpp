@@ -14,7 +14,7 @@ int run(int argc, char** argv) {
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     const xg::data::Split fashion =
         sample::load_mnist(flags.data_dir, "install Fashion-MNIST with: apt-get install dataset-fashion-mnist");
     fmt::print("Fashion-MNIST: {} training and {} test images from {}\n", fashion.train.size(), fashion.test.size(),

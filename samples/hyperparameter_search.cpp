@@ -171,6 +171,7 @@ int run(int argc, char** argv) {
     app.add_option("--log-wd", log_wd, "weight decay = 10^U(LOW, HIGH), default -8 -4")
         ->check(sample::finite())
         ->type_name("LOW HIGH");
+    sample::add_threads_flag(app, flags);
     sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
@@ -179,7 +180,7 @@ int run(int argc, char** argv) {
         return 1;
     }
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     const data::Split mnist = sample::load_mnist(flags.data_dir);
     std::vector<std::size_t> first(images);
     for (std::size_t i = 0; i < images; ++i) first[i] = i;

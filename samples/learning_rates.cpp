@@ -785,11 +785,12 @@ int run(int argc, char** argv) {
                  "step and inverse-time decay, on MNIST's 784-64-16-10 network");
     sample::add_experiment_flags(app, experiment, experiments, seeds, full,
                                  "the seed code's 30 epochs where the default trains fewer (rates, batch_size, decay)");
+    sample::add_threads_flag(app, flags);
     sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     const data::Split mnist = sample::load_mnist(flags.data_dir);
     fmt::print("MNIST: {} training and {} test images from {}; {} seed(s); {}\n\n", mnist.train.size(),
                mnist.test.size(), flags.data_dir, seeds, full ? "full setting" : "default setting");

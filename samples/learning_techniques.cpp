@@ -714,11 +714,12 @@ int run(int argc, char** argv) {
     sample::add_experiment_flags(
         app, experiment, experiments, seeds, full,
         "the seeds' full setting where the default is shorter (Momentum's learning rates: 16 epochs)");
+    sample::add_threads_flag(app, flags);
     sample::add_data_flag(app, flags, "MNIST's four IDX files (plain or .gz)");
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     const data::Split mnist = sample::load_mnist(flags.data_dir);
     fmt::print("MNIST: {} training and {} test images from {}; {}; {}\n\n", mnist.train.size(),
                mnist.test.size(), flags.data_dir, seeds_text(seeds), full ? "full setting" : "default setting");

@@ -22,7 +22,7 @@ int run(int argc, char** argv) {
     sample::add_out_flag(app, flags);
     CLI11_PARSE(app, argc, argv);
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     const data::Split mnist = sample::load_mnist(flags.data_dir);
     xg::Generator generator(flags.seed);
     const data::Split split = data::random_split(mnist.train, 0.2, generator);

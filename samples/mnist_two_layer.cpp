@@ -19,7 +19,7 @@ int run(int argc, char** argv) {
     app.add_flag("--find-lr", find_lr, "run the learning-rate range test first and plot it (lr_range.svg)");
     CLI11_PARSE(app, argc, argv);
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     const xg::data::Split mnist = sample::load_mnist(flags.data_dir);
     fmt::print("MNIST: {} training and {} test images from {}\n", mnist.train.size(), mnist.test.size(),
                flags.data_dir);

@@ -126,7 +126,7 @@ int run(int argc, char** argv) {
                  "set's own, which we do not)");
     CLI11_PARSE(app, argc, argv);
 
-    xg::set_num_threads(1);
+    xg::set_num_threads(flags.threads);
     data::Split mnist = sample::load_mnist(flags.data_dir);
     std::vector<std::size_t> first(train_size);
     for (std::size_t i = 0; i < train_size; ++i) first[i] = i;

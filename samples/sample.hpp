@@ -31,6 +31,7 @@ struct Flags {
     std::size_t batch_size = 100;
     double lr = 0.1;
     std::uint64_t seed = 0;
+    int threads = 1;
     std::string data_dir;
     std::string out = "out";
 };
@@ -86,6 +87,16 @@ inline CLI::Validator whole_number(std::uint64_t lowest,
         lowest == 0 ? "" : lowest == 1 ? "POSITIVE" : fmt::format("AT LEAST {}", lowest));
 }
 
+/// --threads: how many threads training runs on (xg::set_num_threads). One by default, so that a sample prints the
+/// same digits on any machine (docs/experiments.md lists them); with more, fit splits each batch across them, which
+/// is faster and changes the last digits.
+inline void add_threads_flag(CLI::App& app, Flags& flags) {
+    app.add_option("--threads", flags.threads,
+                   "threads to train on; 1 reproduces the documented figures digit for digit, more are faster")
+        ->check(whole_number(1, 1024))
+        ->capture_default_str();
+}
+
 inline void add_training_flags(CLI::App& app, Flags& flags) {
     app.add_option("--epochs", flags.epochs, "passes over the training set")
         ->check(whole_number(1))
@@ -97,6 +108,7 @@ inline void add_training_flags(CLI::App& app, Flags& flags) {
     app.add_option("--seed", flags.seed, "seed of every random choice (init, shuffling, splits)")
         ->check(whole_number(0))
         ->capture_default_str();
+    add_threads_flag(app, flags);
 }
 
 /// Creates the output directory and checks that files can be created in it, so that a bad --out fails before any

@@ -238,6 +238,7 @@ TEST_CASE("flags that cannot work are refused by CLI11 (status 105) before anyth
     // Fewer than 3 points leave the 20% split without a single validation point.
     check_fails(run_sample("classify_2d", "--points 2"), 105, "--points: must be at least 3, got 2");
     check_fails(run_sample("curve_fitting", "--points 2"), 105, "--points: must be at least 3, got 2");
+    check_fails(run_sample("mnist_two_layer", "--threads 0"), 105, "--threads: must be at least 1, got 0");
 }
 
 TEST_CASE("an --out that cannot be written ends the run with one error line and status 1 before any work") {
@@ -296,7 +297,9 @@ TEST_CASE("MNIST-format samples run one epoch on Fashion-MNIST and print the see
     CHECK(number_after(two.output, "final test accuracy ") > 0.75);
     CHECK(lines_in(out / "two/history.csv") == 2);
 
-    const Run three = run_sample("mnist_three_layer", "--epochs 1 --data-dir " + fashion_mnist + " --out " + out / "three");
+    // On two threads, which split its batches.
+    const Run three = run_sample("mnist_three_layer",
+                                 "--epochs 1 --threads 2 --data-dir " + fashion_mnist + " --out " + out / "three");
     REQUIRE(three.status == 0);
     CHECK(number_after(three.output, "test accuracy ") > 0.7);
 
