@@ -7,6 +7,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -38,6 +39,28 @@ Tensor map_value(const Var& x, F&& f) {
     });
 }
 
+/// The values an op's vector-Jacobian product reads besides the output gradient (PyTorch's save_for_backward). The
+/// graph keeps a value only while a VJP that saved it, or a Var of the user's, needs it: a value nobody else holds
+/// is freed as soon as the forward moves past it. An op that says nothing saves its inputs and its output.
+struct Saved {
+    std::uint64_t inputs = ~std::uint64_t{0};  // bit i: input i's value
+    bool output = true;
+
+    /// Only the gradient and the inputs' shapes (add, sum, reshape, …).
+    static Saved nothing() { return {0, false}; }
+    /// The output's value (exp, sigmoid, relu, …).
+    static Saved only_output() { return {0, true}; }
+    /// These inputs' values (mul, matmul, log, …).
+    static Saved only_inputs(std::initializer_list<std::size_t> which) {
+        Saved saved{0, false};
+        for (std::size_t i : which) saved.inputs |= std::uint64_t{1} << i;
+        return saved;
+    }
+    /// These and the output's (div: input 1 and the output).
+    Saved with_output() const { return {inputs, true}; }
+    bool input(std::size_t i) const { return i >= 64 || (inputs >> i & 1) != 0; }
+};
+
 struct Sweep;  // how the running backward sweep was asked to run (lib/autograd)
 
 /// What a vector-Jacobian product sees while backward runs: the gradient of the output, the op's inputs and output,
@@ -46,11 +69,14 @@ class Backward {
 public:
     /// Gradient of the loss with respect to this op's output (same shape and dtype as the output).
     const Var& grad;
-    /// Input i as passed to record(), for building gradients with differentiable ops.
+    /// Input i as passed to record(), for building gradients with differentiable ops. It, output() and input_value()
+    /// throw Error unless record() saved that value (Saved).
     Var input(std::size_t i) const;
     Var output() const;
     /// Input i's value, without making a Var of it.
     const Tensor& input_value(std::size_t i) const;
+    /// Input i's shape, which the graph keeps whether or not the value was saved.
+    const Shape& input_shape(std::size_t i) const;
     /// Whether input i needs a gradient at all: skip the work when it does not.
     bool needs(std::size_t i) const;
     /// True when this backward pass is itself recorded (create_graph): gradients must then be built only from
@@ -69,6 +95,7 @@ public:
 
 private:
     const Node& input_node(std::size_t i) const;
+    const Node& saved_input_node(std::size_t i) const;
 
     const std::shared_ptr<Node>& node_;
     const Sweep& sweep_;
@@ -81,8 +108,8 @@ using Vjp = std::function<void(Backward& backward)>;
 /// grad, the op is recorded on this thread's tape with `vjp`, which backward calls once the output's gradient is
 /// complete; otherwise the result is a plain leaf and `vjp` is dropped. Under anomaly mode the value is checked
 /// for NaN and Inf. `op` names the op in errors, printing and to_dot: give a string literal (it is kept, not
-/// copied). Inputs must be defined (Error otherwise, naming op and input).
-Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp);
-Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp);
+/// copied). `saved` says which values `vjp` reads. Inputs must be defined (Error otherwise, naming op and input).
+Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp, Saved saved = {});
+Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp, Saved saved = {});
 
 }  // namespace xg

@@ -47,6 +47,28 @@ public:
     /// A scalar (0-d) variable.
     explicit Var(double value, bool requires_grad = false, Dtype dtype = Dtype::float64);
 
+    Var(const Var&) = default;
+    Var(Var&&) noexcept = default;
+    Var& operator=(const Var& other) {
+        if (node_ != other.node_) {
+            if (node_.use_count() > 1) free_value_if_unneeded();
+            node_ = other.node_;
+        }
+        return *this;
+    }
+    Var& operator=(Var&& other) noexcept {
+        if (node_ != other.node_) {
+            if (node_.use_count() > 1) free_value_if_unneeded();
+            node_ = std::move(other.node_);
+        }
+        return *this;
+    }
+    /// As its last handle goes, a value recorded in a graph whose backward does not read it is freed (Saved in
+    /// <xgrad/primitive.hpp>): the graph keeps only what its VJPs need. A node no graph holds simply dies.
+    ~Var() {
+        if (node_.use_count() > 1) free_value_if_unneeded();
+    }
+
     bool defined() const { return node_ != nullptr; }
     Dtype dtype() const;
     const Shape& shape() const;
@@ -130,6 +152,8 @@ public:
     const std::shared_ptr<Node>& node() const { return node_; }
 
 private:
+    void free_value_if_unneeded() noexcept;
+
     std::shared_ptr<Node> node_;
 };
 

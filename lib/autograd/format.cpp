@@ -43,7 +43,7 @@ std::string to_dot(const Var& root) {
         const Node* node = stack.back();
         stack.pop_back();
         const std::size_t me = id[node];
-        const std::string shape = to_string(shape_of_tensor(node->value));
+        const std::string shape = to_string(value_shape(*node));
         if (node->op) {
             nodes += fmt::format("  n{} [label=\"{}\\n{}\"];\n", me, node->op, shape);
         } else {

@@ -30,25 +30,26 @@ struct Tape;
 struct Node;
 
 /// A node's inputs: up to three held in the node itself (every op but concat), more on the heap, so that recording
-/// an op does not allocate a list.
+/// an op does not allocate a list. Each input counts its consumers, and the consumers whose VJP reads its value.
 class NodeInputs {
 public:
+    NodeInputs() = default;
+    NodeInputs(const NodeInputs&) = delete;
+    NodeInputs& operator=(const NodeInputs&) = delete;
+    ~NodeInputs() { clear(); }
+
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
-    std::shared_ptr<Node>& operator[](std::size_t i) { return i < held ? first_[i] : more_[i - held]; }
     const std::shared_ptr<Node>& operator[](std::size_t i) const { return i < held ? first_[i] : more_[i - held]; }
-    void push_back(std::shared_ptr<Node> node) {
-        if (size_ < held)
-            first_[size_] = std::move(node);
-        else
-            more_.push_back(std::move(node));
-        ++size_;
-    }
-    void clear() {
-        for (std::size_t i = 0; i < std::min(size_, held); ++i) first_[i].reset();
-        more_.clear();
-        size_ = 0;
-    }
+    bool saved(std::size_t i) const { return saved_.input(i); }
+    /// Adds `node` as the next input, read by this node's VJP when `saved` says so.
+    void push_back(std::shared_ptr<Node> node);
+    void set_saved(Saved saved) { saved_ = saved; }
+    /// Drops every input (their counts go down).
+    void clear();
+    /// Moves the inputs to `into` and clears: a dying node hands its inputs over so that a long chain is freed
+    /// without recursion.
+    void move_to(std::vector<std::shared_ptr<Node>>& into);
 
     template <class Inputs, class Input>
     struct Iterator {
@@ -61,20 +62,30 @@ public:
         }
         bool operator!=(const Iterator& other) const { return i != other.i; }
     };
-    Iterator<NodeInputs, std::shared_ptr<Node>> begin() { return {this, 0}; }
-    Iterator<NodeInputs, std::shared_ptr<Node>> end() { return {this, size_}; }
     Iterator<const NodeInputs, const std::shared_ptr<Node>> begin() const { return {this, 0}; }
     Iterator<const NodeInputs, const std::shared_ptr<Node>> end() const { return {this, size_}; }
 
 private:
+    std::shared_ptr<Node>& at(std::size_t i) { return i < held ? first_[i] : more_[i - held]; }
+
     static constexpr std::size_t held = 3;
     std::array<std::shared_ptr<Node>, held> first_;
     std::vector<std::shared_ptr<Node>> more_;
     std::size_t size_ = 0;
+    Saved saved_;
 };
 
 struct Node {
-    Tensor value;
+    Tensor value;  // empty once freed: see free_value
+    // The value's shape, kept when the value is freed: a consumer's VJP may still ask for it (input_shape).
+    Shape freed_shape;
+    bool value_freed = false;
+    // Recorded nodes holding this one as an input, and how many of them saved its value (NodeInputs counts both).
+    std::uint32_t consumers = 0;
+    std::uint32_t value_readers = 0;
+    bool saves_output = true;  // this node's own VJP reads its value
+    // Recorded with a value worth freeing (16 KiB or more) that its own VJP does not read: see Var's destructor.
+    bool value_freeable = false;
     Var grad;     // leaves: the accumulated .grad
     Var pending;  // gradient flowing into this node during a backward sweep
     // Holds the node while it has a pending gradient: backward frees consumers' inputs as it goes, and a node
@@ -99,6 +110,40 @@ struct Node {
     // A chain of 100,000 ops must not free itself recursively.
     ~Node();
 };
+
+inline void NodeInputs::push_back(std::shared_ptr<Node> node) {
+    ++node->consumers;
+    if (saved(size_)) ++node->value_readers;
+    if (size_ < held)
+        first_[size_] = std::move(node);
+    else
+        more_.push_back(std::move(node));
+    ++size_;
+}
+
+inline void NodeInputs::clear() {
+    for (std::size_t i = 0; i < size_; ++i) {
+        std::shared_ptr<Node>& input = at(i);
+        if (!input) continue;
+        --input->consumers;
+        if (saved(i)) --input->value_readers;
+        input.reset();
+    }
+    more_.clear();
+    size_ = 0;
+}
+
+inline void NodeInputs::move_to(std::vector<std::shared_ptr<Node>>& into) {
+    for (std::size_t i = 0; i < size_; ++i) {
+        std::shared_ptr<Node>& input = at(i);
+        if (!input) continue;
+        --input->consumers;
+        if (saved(i)) --input->value_readers;
+        into.push_back(std::move(input));
+    }
+    more_.clear();
+    size_ = 0;
+}
 
 namespace detail {
 /// Memory blocks of one size that this thread freed, kept (up to a bound) for its next allocations of that size.
@@ -236,5 +281,10 @@ void recycle(Tensor&& value);
 
 /// A tensor of the given dtype filled with `value`.
 Tensor filled(Dtype dtype, const Shape& shape, double value);
+
+/// The shape of a node's value, also once it is freed.
+inline const Shape& value_shape(const Node& node) {
+    return node.value_freed ? node.freed_shape : shape_of_tensor(node.value);
+}
 
 }  // namespace xg

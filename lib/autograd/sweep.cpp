@@ -125,14 +125,34 @@ const Node& Backward::input_node(std::size_t i) const {
     return *node_->inputs[i];
 }
 
+namespace {
+
+std::string unsaved_message(const Node& node, const std::string& value) {
+    return fmt::format("backward of '{}': its VJP reads {}, which record() was not told to save (Saved)", node.op,
+                       value);
+}
+
+}  // namespace
+
+const Node& Backward::saved_input_node(std::size_t i) const {
+    const Node& input = input_node(i);
+    if (!node_->inputs.saved(i)) throw Error(unsaved_message(*node_, fmt::format("input {}", i)));
+    return input;
+}
+
 Var Backward::input(std::size_t i) const {
-    input_node(i);
+    saved_input_node(i);
     return Var(node_->inputs[i]);
 }
 
-Var Backward::output() const { return Var(node_); }
+Var Backward::output() const {
+    if (!node_->saves_output) throw Error(unsaved_message(*node_, "the output"));
+    return Var(node_);
+}
 
-const Tensor& Backward::input_value(std::size_t i) const { return input_node(i).value; }
+const Tensor& Backward::input_value(std::size_t i) const { return saved_input_node(i).value; }
+
+const Shape& Backward::input_shape(std::size_t i) const { return value_shape(input_node(i)); }
 
 bool Backward::needs(std::size_t i) const { return input_node(i).requires_grad; }
 
@@ -165,13 +185,14 @@ void Backward::add(std::size_t i, Var g) {
     Node& input = *node_->inputs[i];
     if (!input.requires_grad) return;
     require_defined(node_->op, g);
+    // A freed value keeps its dtype (an empty array of it) and its shape.
     if (g.dtype() != dtype_of_tensor(input.value)) g = g.to(dtype_of_tensor(input.value));
-    if (g.shape() != shape_of_tensor(input.value)) {
+    if (g.shape() != value_shape(input)) {
         try {
-            g = sum_to(g, shape_of_tensor(input.value));
+            g = sum_to(g, value_shape(input));
         } catch (const ShapeError&) {
             throw Error(fmt::format("backward of '{}': gradient of shape {} does not fit input {} of shape {}",
-                                    node_->op, to_string(g.shape()), i, to_string(shape_of_tensor(input.value))));
+                                    node_->op, to_string(g.shape()), i, to_string(value_shape(input))));
         }
     }
     if (sweep_.check_anomalies)

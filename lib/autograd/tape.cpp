@@ -55,15 +55,11 @@ Node::~Node() {
     for (const auto& input : inputs) chain = chain || (input && input.use_count() == 1 && !input->inputs.empty());
     if (!chain) return;
     std::vector<std::shared_ptr<Node>> stack;
-    for (auto& input : inputs) stack.push_back(std::move(input));
-    inputs.clear();
+    inputs.move_to(stack);
     while (!stack.empty()) {
         std::shared_ptr<Node> node = std::move(stack.back());
         stack.pop_back();
-        if (node && node.use_count() == 1) {
-            for (auto& input : node->inputs) stack.push_back(std::move(input));
-            node->inputs.clear();
-        }
+        if (node && node.use_count() == 1) node->inputs.move_to(stack);
     }
 }
 
@@ -216,7 +212,7 @@ std::size_t tape_size() {
 
 namespace {
 
-Var record(const char* op, Tensor value, const Var* inputs, std::size_t count, Vjp vjp) {
+Var record(const char* op, Tensor value, const Var* inputs, std::size_t count, Vjp vjp, Saved saved) {
     if (op == nullptr || *op == '\0') throw Error("record: an op needs a name (a string literal)");
     if (anomaly_enabled) check_finite(value, op, AnomalyError::Phase::forward, "output");
     bool any = false;
@@ -230,6 +226,13 @@ Var record(const char* op, Tensor value, const Var* inputs, std::size_t count, V
     node->op = op;
     node->requires_grad = true;
     node->vjp = std::move(vjp);
+    node->saves_output = saved.output;
+    // A value under 16 KiB stays until its graph goes: freeing it would cost more time than its memory is worth.
+    constexpr std::size_t least_freed_bytes = 16 * 1024;
+    node->value_freeable =
+        !saved.output && visit(node->value, [](const auto& a) { return a.size() * sizeof(*a.data()); }) >=
+                             least_freed_bytes;
+    node->inputs.set_saved(saved);
     for (std::size_t i = 0; i < count; ++i) node->inputs.push_back(inputs[i].node());
     this_thread_tape().record(node);
     return Var(std::move(node));
@@ -237,12 +240,12 @@ Var record(const char* op, Tensor value, const Var* inputs, std::size_t count, V
 
 }  // namespace
 
-Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp) {
-    return record(op, std::move(value), inputs.begin(), inputs.size(), std::move(vjp));
+Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, Vjp vjp, Saved saved) {
+    return record(op, std::move(value), inputs.begin(), inputs.size(), std::move(vjp), saved);
 }
 
-Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp) {
-    return record(op, std::move(value), inputs.data(), inputs.size(), std::move(vjp));
+Var record(const char* op, Tensor value, const std::vector<Var>& inputs, Vjp vjp, Saved saved) {
+    return record(op, std::move(value), inputs.data(), inputs.size(), std::move(vjp), saved);
 }
 
 }  // namespace xg

@@ -23,6 +23,28 @@ Var::Var(double value, bool requires_grad, Dtype dtype)
     node_->requires_grad = requires_grad;
 }
 
+void Var::free_value_if_unneeded() noexcept {
+    // A recorded node whose value is worth freeing and not read by its own VJP (value_freeable), that no VJP of a
+    // consumer reads, and that nothing holds but its consumers and the handle now going away.
+    Node& n = *node_;
+    if (!n.value_freeable || n.value_readers != 0 || node_.use_count() != static_cast<long>(n.consumers) + 1) return;
+    n.value_freeable = false;
+    // Called from destructors: freeing is only a saving, so when a shape of more than four axes cannot be copied
+    // the value simply stays.
+    try {
+        n.freed_shape = shape_of_tensor(n.value);
+        visit(n.value, [](auto& array) {
+            using Array = std::decay_t<decltype(array)>;
+            Array empty = Array::from_shape({0});
+            Array freed = std::move(array);
+            array = std::move(empty);
+            recycle(Tensor(std::move(freed)));
+        });
+        n.value_freed = true;
+    } catch (...) {
+    }
+}
+
 const Tensor& tensor_of(const Var& x) {
     require_defined("value", x);
     return x.node()->value;
@@ -146,7 +168,8 @@ Var Var::to(Dtype dtype) const {
         return xt::xarray<double>(xt::cast<double>(a));
     });
     const Dtype from = this->dtype();
-    return record("to", std::move(converted), {*this}, [from](Backward& b) { b.add(0, b.grad.to(from)); });
+    return record("to", std::move(converted), {*this}, [from](Backward& b) { b.add(0, b.grad.to(from)); },
+                  Saved::nothing());
 }
 
 const std::string& Var::name() const {

@@ -78,7 +78,7 @@ Var sum_to(const Var& x, const Shape& shape) {
         return r;
     });
     return record("sum_to", std::move(value), {x},
-                  [](Backward& bw) { bw.add(0, broadcast_to(bw.grad, shape_of_tensor(bw.input_value(0)))); });
+                  [](Backward& bw) { bw.add(0, broadcast_to(bw.grad, bw.input_shape(0))); }, Saved::nothing());
 }
 
 Var broadcast_to(const Var& x, const Shape& shape) {
@@ -97,7 +97,8 @@ Var broadcast_to(const Var& x, const Shape& shape) {
         return r;
     });
     // The central reduction in Backward::add sums the gradient back to x's shape.
-    return record("broadcast_to", std::move(value), {x}, [](Backward& bw) { bw.add(0, bw.grad); });
+    return record("broadcast_to", std::move(value), {x}, [](Backward& bw) { bw.add(0, bw.grad); },
+                  Saved::nothing());
 }
 
 }  // namespace xg

@@ -17,7 +17,7 @@ Var dropout(const Var& x, double p, Generator& generator, bool training) {
     });
     Var kept = constant(std::move(mask));
     return record("dropout", map_binary(x, kept, [](const auto& a, const auto& b) { return a * b; }), {x},
-                  [kept](Backward& bw) { bw.add(0, bw.grad * kept); });
+                  [kept](Backward& bw) { bw.add(0, bw.grad * kept); }, Saved::nothing());
 }
 
 }  // namespace xg

@@ -10,7 +10,8 @@ Var add(const Var& a0, const Var& b0) {
                   [](Backward& bw) {
                       bw.add(0, bw.grad);
                       bw.add(1, bw.grad);
-                  });
+                  },
+                  Saved::nothing());
 }
 
 Var sub(const Var& a0, const Var& b0) {
@@ -19,7 +20,8 @@ Var sub(const Var& a0, const Var& b0) {
                   [](Backward& bw) {
                       bw.add(0, bw.grad);
                       if (bw.needs(1)) bw.add(1, neg(bw.grad));
-                  });
+                  },
+                  Saved::nothing());
 }
 
 Var mul(const Var& a0, const Var& b0) {
@@ -28,7 +30,8 @@ Var mul(const Var& a0, const Var& b0) {
                   [](Backward& bw) {
                       if (bw.needs(0)) bw.add(0, bw.grad * bw.input(1));
                       if (bw.needs(1)) bw.add(1, bw.grad * bw.input(0));
-                  });
+                  },
+                  Saved::only_inputs({0, 1}));
 }
 
 Var div(const Var& a0, const Var& b0) {
@@ -37,32 +40,34 @@ Var div(const Var& a0, const Var& b0) {
                   [](Backward& bw) {
                       if (bw.needs(0)) bw.add(0, bw.grad / bw.input(1));
                       if (bw.needs(1)) bw.add(1, neg(bw.grad * bw.output() / bw.input(1)));
-                  });
+                  },
+                  Saved::only_inputs({1}).with_output());
 }
 
 Var neg(const Var& x) {
     require_defined("neg", x);
     return record("neg", map_value(x, [](const auto& a) { return -a; }), {x},
-                  [](Backward& bw) { bw.add(0, neg(bw.grad)); });
+                  [](Backward& bw) { bw.add(0, neg(bw.grad)); }, Saved::nothing());
 }
 
 Var add(const Var& x, double s) {
     require_defined("add", x);
     return record("add_scalar", map_value(x, [s](const auto& a) { return a + static_cast<value_t<decltype(a)>>(s); }),
-                  {x}, [](Backward& bw) { bw.add(0, bw.grad); });
+                  {x}, [](Backward& bw) { bw.add(0, bw.grad); }, Saved::nothing());
 }
 
 Var mul(const Var& x, double s) {
     require_defined("mul", x);
     return record("mul_scalar", map_value(x, [s](const auto& a) { return a * static_cast<value_t<decltype(a)>>(s); }),
-                  {x}, [s](Backward& bw) { bw.add(0, bw.grad * s); });
+                  {x}, [s](Backward& bw) { bw.add(0, bw.grad * s); }, Saved::nothing());
 }
 
 Var pow(const Var& x, double p) {
     require_defined("pow", x);
     return record("pow_scalar",
                   map_value(x, [p](const auto& a) { return xt::pow(a, static_cast<value_t<decltype(a)>>(p)); }), {x},
-                  [p](Backward& bw) { bw.add(0, bw.grad * pow(bw.input(0), p - 1.0) * p); });
+                  [p](Backward& bw) { bw.add(0, bw.grad * pow(bw.input(0), p - 1.0) * p); },
+                  Saved::only_inputs({0}));
 }
 
 Var pow(const Var& base0, const Var& exponent0) {
@@ -92,7 +97,7 @@ Var extremum(const char* op, const Var& a0, const Var& b0, Pick pick, Wins wins)
         Var share = share_of_a(bw.input(0), bw.input(1), wins);
         if (bw.needs(0)) bw.add(0, bw.grad * share);
         if (bw.needs(1)) bw.add(1, bw.grad * (1.0 - share));
-    });
+    }, Saved::only_inputs({0, 1}));
 }
 }  // namespace
 
@@ -112,19 +117,19 @@ Var minimum(const Var& a, const Var& b) {
 Var exp(const Var& x) {
     require_defined("exp", x);
     return record("exp", map_value(x, [](const auto& a) { return xt::exp(a); }), {x},
-                  [](Backward& bw) { bw.add(0, bw.grad * bw.output()); });
+                  [](Backward& bw) { bw.add(0, bw.grad * bw.output()); }, Saved::only_output());
 }
 
 Var log(const Var& x) {
     require_defined("log", x);
     return record("log", map_value(x, [](const auto& a) { return xt::log(a); }), {x},
-                  [](Backward& bw) { bw.add(0, bw.grad / bw.input(0)); });
+                  [](Backward& bw) { bw.add(0, bw.grad / bw.input(0)); }, Saved::only_inputs({0}));
 }
 
 Var sqrt(const Var& x) {
     require_defined("sqrt", x);
     return record("sqrt", map_value(x, [](const auto& a) { return xt::sqrt(a); }), {x},
-                  [](Backward& bw) { bw.add(0, bw.grad / (bw.output() * 2.0)); });
+                  [](Backward& bw) { bw.add(0, bw.grad / (bw.output() * 2.0)); }, Saved::only_output());
 }
 
 Var abs(const Var& x) {
@@ -132,7 +137,7 @@ Var abs(const Var& x) {
     return record("abs", map_value(x, [](const auto& a) { return xt::abs(a); }), {x}, [](Backward& bw) {
         Var sign = constant(map_value(bw.input(0), [](const auto& a) { return xt::sign(a); }));
         bw.add(0, bw.grad * sign);
-    });
+    }, Saved::only_inputs({0}));
 }
 
 namespace {
@@ -145,7 +150,7 @@ Var sigmoid_backward(const Var& g, const Var& y) {
     return record("sigmoid_backward", std::move(value), {g, y}, [](Backward& bw) {
         if (bw.needs(0)) bw.add(0, sigmoid_backward(bw.grad, bw.input(1)));
         if (bw.needs(1)) bw.add(1, bw.grad * bw.input(0) * (1.0 - 2.0 * bw.input(1)));
-    });
+    }, Saved::only_inputs({0, 1}));
 }
 
 // g·(1 − y²), tanh's backward from its output y in one pass; differentiable in g and y.
@@ -157,7 +162,7 @@ Var tanh_backward(const Var& g, const Var& y) {
     return record("tanh_backward", std::move(value), {g, y}, [](Backward& bw) {
         if (bw.needs(0)) bw.add(0, tanh_backward(bw.grad, bw.input(1)));
         if (bw.needs(1)) bw.add(1, bw.grad * bw.input(0) * bw.input(1) * -2.0);
-    });
+    }, Saved::only_inputs({0, 1}));
 }
 }  // namespace
 
@@ -167,13 +172,13 @@ Var sigmoid(const Var& x) {
                       using T = value_t<decltype(a)>;
                       return T(1) / (T(1) + xt::exp(-a));
                   }),
-                  {x}, [](Backward& bw) { bw.add(0, sigmoid_backward(bw.grad, bw.output())); });
+                  {x}, [](Backward& bw) { bw.add(0, sigmoid_backward(bw.grad, bw.output())); }, Saved::only_output());
 }
 
 Var tanh(const Var& x) {
     require_defined("tanh", x);
     return record("tanh", map_value(x, [](const auto& a) { return xt::tanh(a); }), {x},
-                  [](Backward& bw) { bw.add(0, tanh_backward(bw.grad, bw.output())); });
+                  [](Backward& bw) { bw.add(0, tanh_backward(bw.grad, bw.output())); }, Saved::only_output());
 }
 
 namespace {
@@ -194,7 +199,8 @@ Var relu_backward(const Var& g, const Var& x, double slope) {
         return r;
     });
     return record("relu_backward", std::move(value), {g, x},
-                  [slope](Backward& bw) { bw.add(0, relu_backward(bw.grad, bw.input(1), slope)); });
+                  [slope](Backward& bw) { bw.add(0, relu_backward(bw.grad, bw.input(1), slope)); },
+                  Saved::only_inputs({1}));
 }
 }  // namespace
 
@@ -212,8 +218,9 @@ Var relu(const Var& x) {
         for (std::size_t i = 0; i < n; ++i) out[i] = in[i] <= T(0) ? T(0) : in[i];
         return r;
     });
+    // From the output, y > 0 exactly where x > 0, as PyTorch's: the input is then freed when nothing else needs it.
     return record("relu", std::move(value), {x},
-                  [](Backward& bw) { bw.add(0, relu_backward(bw.grad, bw.input(0), 0.0)); });
+                  [](Backward& bw) { bw.add(0, relu_backward(bw.grad, bw.output(), 0.0)); }, Saved::only_output());
 }
 
 Var leaky_relu(const Var& x, double negative_slope) {
@@ -226,7 +233,7 @@ Var leaky_relu(const Var& x, double negative_slope) {
     });
     return record("leaky_relu", std::move(value), {x}, [negative_slope](Backward& bw) {
         bw.add(0, relu_backward(bw.grad, bw.input(0), negative_slope));
-    });
+    }, Saved::only_inputs({0}));
 }
 
 }  // namespace xg

@@ -37,7 +37,7 @@ Var gemm(const char* op, const Var& a0, const Var& b0, bool ta, bool tb) {
         // C = op(A)·op(B) gives dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, transposed back where op transposed.
         if (bw.needs(0)) ta ? bw.add_product(0, y, g, tb, true) : bw.add_product(0, g, y, false, !tb);
         if (bw.needs(1)) tb ? bw.add_product(1, g, x, true, ta) : bw.add_product(1, x, g, !ta, false);
-    });
+    }, Saved::only_inputs({0, 1}));
 }
 
 Var matmul(const Var& a, const Var& b) { return gemm("matmul", a, b, false, false); }
@@ -68,7 +68,7 @@ Var affine(const Var& x0, const Var& w0, const Var& b0) {
         if (bw.needs(0)) bw.add_product(0, g, bw.input(1), false, true);
         if (bw.needs(1)) bw.add_product(1, bw.input(0), g, true, false);
         if (bw.needs(2)) bw.add(2, sum(g, 0));
-    });
+    }, Saved::only_inputs({0, 1}));
 }
 
 Var solve(const Var& a0, const Var& b0) {

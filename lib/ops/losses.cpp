@@ -58,7 +58,7 @@ Var softmax(const Var& x, std::ptrdiff_t axis_arg) {
         Var y = bw.output();
         const auto a = static_cast<std::ptrdiff_t>(axis);
         bw.add(0, y * (bw.grad - sum(bw.grad * y, a, true)));
-    });
+    }, Saved::only_output());
 }
 
 Var log_softmax(const Var& x, std::ptrdiff_t axis_arg) {
@@ -67,7 +67,7 @@ Var log_softmax(const Var& x, std::ptrdiff_t axis_arg) {
     return record("log_softmax", softmax_value(tensor_of(x), axis, true), {x}, [axis](Backward& bw) {
         const auto a = static_cast<std::ptrdiff_t>(axis);
         bw.add(0, bw.grad - exp(bw.output()) * sum(bw.grad, a, true));
-    });
+    }, Saved::only_output());
 }
 
 Var softmax_cross_entropy(const Var& logits, const std::vector<std::size_t>& classes) {

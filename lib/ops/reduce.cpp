@@ -28,7 +28,7 @@ Var sum(const Var& x) {
         return A(static_cast<value_t<A>>((part[0] + part[1]) + (part[2] + part[3])));
     });
     return record("sum", std::move(value), {x},
-                  [](Backward& bw) { bw.add(0, broadcast_to(bw.grad, shape_of_tensor(bw.input_value(0)))); });
+                  [](Backward& bw) { bw.add(0, broadcast_to(bw.grad, bw.input_shape(0))); }, Saved::nothing());
 }
 
 Var sum(const Var& x, std::ptrdiff_t axis_arg, bool keepdims) {
@@ -36,9 +36,9 @@ Var sum(const Var& x, std::ptrdiff_t axis_arg, bool keepdims) {
     const std::size_t axis = normalize_axis("sum", axis_arg, x.shape());
     Tensor value = visit(tensor_of(x), [&](const auto& a) -> Tensor { return sum_along(a, axis, keepdims); });
     return record("sum_axis", std::move(value), {x}, [axis](Backward& bw) {
-        const Shape& shape = shape_of_tensor(bw.input_value(0));
+        const Shape& shape = bw.input_shape(0);
         bw.add(0, broadcast_to(restore_axis(bw.grad, shape, axis), shape));
-    });
+    }, Saved::nothing());
 }
 
 Var mean(const Var& x) {

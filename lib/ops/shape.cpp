@@ -36,7 +36,7 @@ Var slice_backward(const Var& g, const Shape& shape, std::size_t axis, std::size
     });
     return record("slice_backward", std::move(value), {g}, [axis, begin, length](Backward& bw) {
         bw.add(0, slice(bw.grad, static_cast<std::ptrdiff_t>(axis), begin, begin + length));
-    });
+    }, Saved::nothing());
 }
 
 // zeros(rows, ...) with g's row i added into row rows[i]: the backward of select_rows.
@@ -55,7 +55,7 @@ Var scatter_rows(const Var& g, const std::vector<std::size_t>& rows, std::size_t
         }
     });
     return record("scatter_rows", std::move(value), {g},
-                  [rows](Backward& bw) { bw.add(0, select_rows(bw.grad, rows)); });
+                  [rows](Backward& bw) { bw.add(0, select_rows(bw.grad, rows)); }, Saved::nothing());
 }
 
 }  // namespace
@@ -98,8 +98,8 @@ Var reshape(const Var& x, const std::vector<std::ptrdiff_t>& requested) {
         return r;
     });
     return record("reshape", std::move(value), {x}, [](Backward& bw) {
-        bw.add(0, reshape(bw.grad, as_signed(shape_of_tensor(bw.input_value(0)))));
-    });
+        bw.add(0, reshape(bw.grad, as_signed(bw.input_shape(0))));
+    }, Saved::nothing());
 }
 
 Var transpose(const Var& x) {
@@ -128,7 +128,7 @@ Var transpose(const Var& x, const std::vector<std::size_t>& perm) {
         return r;
     });
     return record("transpose", std::move(value), {x},
-                  [inverse](Backward& bw) { bw.add(0, transpose(bw.grad, inverse)); });
+                  [inverse](Backward& bw) { bw.add(0, transpose(bw.grad, inverse)); }, Saved::nothing());
 }
 
 Var concat(const std::vector<Var>& xs0, std::ptrdiff_t axis_arg) {
@@ -168,7 +168,7 @@ Var concat(const std::vector<Var>& xs0, std::ptrdiff_t axis_arg) {
         for (std::size_t i = 0; i + 1 < offsets.size(); ++i)
             if (bw.needs(i))
                 bw.add(i, slice(bw.grad, static_cast<std::ptrdiff_t>(axis), offsets[i], offsets[i + 1]));
-    });
+    }, Saved::nothing());
 }
 
 Var slice(const Var& x, std::ptrdiff_t axis_arg, std::size_t begin, std::size_t end) {
@@ -190,8 +190,8 @@ Var slice(const Var& x, std::ptrdiff_t axis_arg, std::size_t begin, std::size_t 
         return r;
     });
     return record("slice", std::move(value), {x}, [axis, begin](Backward& bw) {
-        bw.add(0, slice_backward(bw.grad, shape_of_tensor(bw.input_value(0)), axis, begin));
-    });
+        bw.add(0, slice_backward(bw.grad, bw.input_shape(0), axis, begin));
+    }, Saved::nothing());
 }
 
 Var select(const Var& x, std::ptrdiff_t axis_arg, std::ptrdiff_t index) {
@@ -227,7 +227,7 @@ Var select_rows(const Var& x, const std::vector<std::size_t>& rows) {
     });
     return record("select_rows", std::move(value), {x}, [rows, count](Backward& bw) {
         bw.add(0, scatter_rows(bw.grad, rows, count));
-    });
+    }, Saved::nothing());
 }
 
 }  // namespace xg

@@ -74,3 +74,33 @@ TEST_CASE("record and Backward name the op when they are misused") {
     CHECK(error_message([&] { xg::sum(faulty(x, [](xg::Backward& b) { b.add(0, Var()); })).backward(); }) ==
           "faulty: undefined variable (a default-constructed Var)");
 }
+
+TEST_CASE("a VJP reads only what record saved (Saved), and an input's shape always") {
+    const Var x(xt::xarray<double>{1.0, 2.0}, true);
+    const auto saving = [&](xg::Saved saved, const std::function<void(xg::Backward&)>& vjp) {
+        return xg::record("saving", xg::Tensor(xt::xarray<double>(x.value<double>() * 2.0)), {x}, vjp, saved);
+    };
+    CHECK(error_message([&] {
+              xg::sum(saving(xg::Saved::nothing(), [](xg::Backward& b) { b.add(0, b.grad * b.input(0)); })).backward();
+          }) == "backward of 'saving': its VJP reads input 0, which record() was not told to save (Saved)");
+    CHECK(error_message([&] {
+              xg::sum(saving(xg::Saved::only_inputs({0}), [](xg::Backward& b) { b.add(0, b.output()); })).backward();
+          }) == "backward of 'saving': its VJP reads the output, which record() was not told to save (Saved)");
+    CHECK(error_message([&] {
+              xg::sum(saving(xg::Saved::only_output(), [](xg::Backward& b) { (void)b.input_value(0); })).backward();
+          }) == "backward of 'saving': its VJP reads input 0, which record() was not told to save (Saved)");
+
+    // Saving nothing, the VJP still has the input's shape, also after that input's value (32 KiB) was freed.
+    const Var wide = xg::full({4096}, 1.0, xg::Dtype::float64).set_requires_grad();
+    Var hidden = wide * 3.0;
+    const Var out = xg::record("broadcast_sum", xg::Tensor(xt::xarray<double>{0.0}), {hidden},
+                               [](xg::Backward& b) { b.add(0, xg::broadcast_to(b.grad, b.input_shape(0))); },
+                               xg::Saved::nothing());
+    hidden = Var();
+    out.backward(Var(xt::xarray<double>{1.0}));
+    CHECK(wide.grad().to_vector<double>() == std::vector<double>(4096, 3.0));
+
+    CHECK(xg::Saved::only_inputs({1}).with_output().input(1));
+    CHECK_FALSE(xg::Saved::only_inputs({1}).with_output().input(0));
+    CHECK(xg::Saved::only_inputs({1}).with_output().output);
+}
