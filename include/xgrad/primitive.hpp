@@ -43,7 +43,7 @@ Tensor map_value(const Var& x, F&& f) {
 /// graph keeps a value only while a VJP that saved it, or a Var of the user's, needs it: a value nobody else holds
 /// is freed as soon as the forward moves past it. An op that says nothing saves its inputs and its output.
 struct Saved {
-    std::uint64_t inputs = ~std::uint64_t{0};  // bit i: input i's value
+    std::uint64_t inputs = ~std::uint64_t{0};  // bit i: input i's value (inputs past the 64th count as saved)
     bool output = true;
 
     /// Only the gradient and the inputs' shapes (add, sum, reshape, …).

@@ -67,6 +67,8 @@ public:
 
 private:
     std::shared_ptr<Node>& at(std::size_t i) { return i < held ? first_[i] : more_[i - held]; }
+    /// Input i, moved out, its counts lowered (null when already taken).
+    std::shared_ptr<Node> take(std::size_t i);
 
     static constexpr std::size_t held = 3;
     std::array<std::shared_ptr<Node>, held> first_;
@@ -76,7 +78,7 @@ private:
 };
 
 struct Node {
-    Tensor value;  // empty once freed: see free_value
+    Tensor value;  // an empty array of its dtype once freed (Var::free_value_if_unneeded)
     // The value's shape, kept when the value is freed: a consumer's VJP may still ask for it (input_shape).
     Shape freed_shape;
     bool value_freed = false;
@@ -121,26 +123,24 @@ inline void NodeInputs::push_back(std::shared_ptr<Node> node) {
     ++size_;
 }
 
-inline void NodeInputs::clear() {
-    for (std::size_t i = 0; i < size_; ++i) {
-        std::shared_ptr<Node>& input = at(i);
-        if (!input) continue;
+inline std::shared_ptr<Node> NodeInputs::take(std::size_t i) {
+    std::shared_ptr<Node> input = std::move(at(i));
+    if (input) {
         --input->consumers;
         if (saved(i)) --input->value_readers;
-        input.reset();
     }
+    return input;
+}
+
+inline void NodeInputs::clear() {
+    for (std::size_t i = 0; i < size_; ++i) take(i);
     more_.clear();
     size_ = 0;
 }
 
 inline void NodeInputs::move_to(std::vector<std::shared_ptr<Node>>& into) {
-    for (std::size_t i = 0; i < size_; ++i) {
-        std::shared_ptr<Node>& input = at(i);
-        if (!input) continue;
-        --input->consumers;
-        if (saved(i)) --input->value_readers;
-        into.push_back(std::move(input));
-    }
+    for (std::size_t i = 0; i < size_; ++i)
+        if (std::shared_ptr<Node> input = take(i)) into.push_back(std::move(input));
     more_.clear();
     size_ = 0;
 }
