@@ -306,9 +306,8 @@ void score_batches(nn::Module& model, const data::Dataset& data, std::size_t bat
 
 Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size) {
     std::vector<Var> outputs(batch_count("predict", data, batch_size));
-    score_batches(model, data, batch_size, outputs.size(), true, [&](std::size_t b, const Var& output, const data::Batch&) {
-        outputs[b] = output;
-    });
+    score_batches(model, data, batch_size, outputs.size(), true,
+                  [&](std::size_t b, const Var& output, const data::Batch&) { outputs[b] = output; });
     return outputs.size() == 1 ? outputs.front() : concat(outputs, 0);
 }
 
