@@ -5,6 +5,7 @@
 // gradients are summed back to each input's shape. docs/ops.md lists each op with its math and VJP.
 #include <xgrad/var.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -87,6 +88,29 @@ Var affine(const Var& x, const Var& weight, const Var& bias);
 /// like torch.linalg.solve. A singular a throws Error.
 Var solve(const Var& a, const Var& b);
 
+// Convolution and pooling over NCHW arrays (batch, channels, height, width), as torch.nn.functional's.
+using Size2 = std::array<std::size_t, 2>;  // (height, width)
+
+struct Conv2dOptions {
+    Size2 stride{1, 1};
+    Size2 padding{0, 0};  // zeros on each side
+    Size2 dilation{1, 1};
+    std::size_t groups = 1;  // divides both channel counts; groups = C_in is a depthwise convolution
+};
+/// Cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in / groups, kH, kW), plus bias (C_out,) when
+/// defined; output (N, C_out, ⌊(H + 2p − d(kH − 1) − 1) / s⌋ + 1, likewise for W). By im2col and GEMM.
+Var conv2d(const Var& input, const Var& weight, const Var& bias = Var(), Conv2dOptions options = {});
+/// Largest element of each kernel window, stride defaulting to the kernel; padding (at most half the kernel) is
+/// −∞. The gradient goes to the first maximum in row-major order within the window, as in PyTorch.
+Var max_pool2d(const Var& input, Size2 kernel);
+Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding = {0, 0});
+/// Mean of each kernel window; padding (at most half the kernel) counts as zeros in the divisor kH·kW
+/// (PyTorch's count_include_pad = true).
+Var avg_pool2d(const Var& input, Size2 kernel);
+Var avg_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding = {0, 0});
+/// Mean over output_size bins per plane, bin i spanning rows ⌊i·H / out⌋ to ⌈(i + 1)·H / out⌉ (likewise columns).
+Var adaptive_avg_pool2d(const Var& input, Size2 output_size);
+
 // Probabilities and losses.
 Var softmax(const Var& x, std::ptrdiff_t axis = -1);
 Var log_softmax(const Var& x, std::ptrdiff_t axis = -1);
@@ -103,6 +127,7 @@ Var softmax_cross_entropy(const Var& logits, const Var& targets);
 Var binary_cross_entropy_with_logits(const Var& logits, const Var& targets);
 /// Mean squared error, mean((prediction − target)²).
 Var mse(const Var& prediction, const Var& target);
+
 /// Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1 − p);
 /// the identity when `training` is false. Randomness comes only from `generator`.
 Var dropout(const Var& x, double p, Generator& generator, bool training = true);

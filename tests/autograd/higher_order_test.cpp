@@ -78,6 +78,40 @@ TEST_CASE("second derivatives of every op with a non-trivial one") {
                            any);
 }
 
+TEST_CASE("second derivatives of conv2d and the pools, through their recorded backward ops") {
+    xg::Generator g(12);
+    // sum(y²) of a convolution, bilinear in input and weight: every VJP of both backward ops takes part.
+    const std::vector<xg::Conv2dOptions> options = {
+        {}, {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}}, {.padding = {1, 1}, .groups = 2}};
+    for (const xg::Conv2dOptions& o : options) {
+        CAPTURE(o.groups);
+        check::second_gradient(
+            [&](const Inputs& x) { return xg::sum(xg::pow(xg::conv2d(x[0], x[1], x[2], o), 2.0)); },
+            {check::input(g, {2, 2, 5, 4}), check::input(g, {4, 2 / o.groups, 3, 2}), check::input(g, {4})});
+    }
+    // The pools' backward is linear in g, so y³ makes their second derivative depend on the input.
+    const Inputs planes = {check::input(g, {2, 2, 5, 6})};
+    check::second_gradient(
+        [](const Inputs& x) { return xg::sum(xg::pow(xg::max_pool2d(x[0], {3, 2}, {2, 2}, {1, 1}), 3.0)); }, planes);
+    check::second_gradient(
+        [](const Inputs& x) { return xg::sum(xg::pow(xg::avg_pool2d(x[0], {3, 2}, {2, 2}, {1, 1}), 3.0)); }, planes);
+    check::second_gradient([](const Inputs& x) { return xg::sum(xg::pow(xg::adaptive_avg_pool2d(x[0], {3, 4}), 3.0)); },
+                           planes);
+}
+
+TEST_CASE("third derivative of a convolution: the backward ops' own VJPs are differentiable") {
+    // f(x) = Σ conv2d(x, w)³ with a one-element kernel w = 2 is Σ 8x³: f' = 24x², f'' (along ones) = 48x, f''' = 48.
+    Var x(xt::xarray<double>{{{{0.5, -1.0}, {2.0, 0.25}}}}, true);
+    const Var w = xg::full({1, 1, 1, 1}, 2.0, xg::Dtype::float64).set_requires_grad();
+    const Var d1 = xg::grad(xg::sum(xg::pow(xg::conv2d(x, w), 3.0)), {x}, Var(), {.create_graph = true})[0];
+    const Var d2 = xg::grad(xg::sum(d1), {x}, Var(), {.create_graph = true})[0];
+    const Var d3 = xg::grad(xg::sum(d2), {x})[0];
+    // Within rounding: xtensor's vectorized pow gives 2⁴ = 16 to the last bit or two.
+    CHECK(xt::allclose(d1.value<double>(), xt::xarray<double>{{{{6.0, 24.0}, {96.0, 1.5}}}}, 1e-14, 0.0));
+    CHECK(xt::allclose(d2.value<double>(), xt::xarray<double>{{{{24.0, -48.0}, {96.0, 12.0}}}}, 1e-14, 0.0));
+    CHECK(xt::allclose(d3.value<double>(), xt::xarray<double>{{{{48.0, 48.0}, {48.0, 48.0}}}}, 1e-14, 0.0));
+}
+
 TEST_CASE("a Hessian-vector product of a small network against finite differences of its gradient") {
     xg::Generator g(12);
     const Var x = xg::randn({5, 3}, g, xg::Dtype::float64);

@@ -45,6 +45,49 @@ TEST_CASE("shape errors name the op and the shapes") {
                          "mse: prediction (2, 3) and target (3, 2) must have the same shape", xg::ShapeError);
 }
 
+TEST_CASE("convolution and pooling errors name the op, the shapes and the options") {
+    const auto conv = [](const xg::Shape& x, const xg::Shape& w, const xg::Conv2dOptions& options = {}) {
+        return check::error_message<xg::ShapeError>([&] { xg::conv2d(filled(x), filled(w), Var(), options); });
+    };
+    CHECK(conv({2, 3, 8, 8}, {4, 2, 3, 3}) ==
+          "conv2d: input (2, 3, 8, 8) has 3 channels but weight (4, 2, 3, 3) expects 2 × groups 1");
+    CHECK(conv({1, 3, 5, 5}, {2, 1, 3, 3}, {.groups = 2}) ==
+          "conv2d: input (1, 3, 5, 5) has 3 channels but weight (2, 1, 3, 3) expects 1 × groups 2");
+    CHECK(conv({1, 4, 5, 5}, {3, 2, 3, 3}, {.groups = 2}) ==
+          "conv2d: weight (3, 2, 3, 3) has 3 output channels, not divisible by groups 2");
+    CHECK(conv({3, 8, 8}, {4, 3, 3, 3}) == "conv2d: input must be 4-D (N, C, H, W), got (3, 8, 8)");
+    CHECK(conv({1, 3, 8, 8}, {4, 3, 3}) == "conv2d: weight must be 4-D (C_out, C_in / groups, kH, kW), got (4, 3, 3)");
+    CHECK(conv({1, 1, 4, 4}, {1, 1, 3, 3}, {.dilation = {2, 2}}) ==
+          "conv2d: kernel (3, 3) with dilation (2, 2) spans (5, 5), more than the padded input (4, 4) of (1, 1, 4, 4)");
+    CHECK(conv({1, 1, 4, 4}, {1, 1, 3, 3}, {.stride = {0, 1}}) == "conv2d: stride (0, 1) must be positive");
+    CHECK(conv({1, 1, 4, 4}, {1, 1, 3, 3}, {.dilation = {1, 0}}) == "conv2d: dilation (1, 0) must be positive");
+    CHECK(conv({1, 1, 4, 4}, {1, 1, 3, 3}, {.groups = 0}) == "conv2d: groups must be at least 1");
+    CHECK(conv({1, 1, 4, 4}, {1, 1, 0, 3}) == "conv2d: weight (1, 1, 0, 3) has an empty kernel");
+    CHECK_THROWS_WITH_AS(xg::conv2d(filled({1, 3, 5, 5}), filled({4, 3, 3, 3}), filled({3})),
+                         "conv2d: bias of shape (3,) does not fit weight (4, 3, 3, 3); it must be (4,)",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::conv2d(Var(), filled({4, 3, 3, 3})),
+                         "conv2d: undefined variable (a default-constructed Var)", xg::Error);
+
+    CHECK_THROWS_WITH_AS(xg::max_pool2d(filled({4, 4}), {2, 2}),
+                         "max_pool2d: input must be 4-D (N, C, H, W), got (4, 4)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::max_pool2d(filled({1, 1, 4, 4}), {3, 3}, {1, 1}, {2, 0}),
+                         "max_pool2d: padding (2, 0) must be at most half the kernel (3, 3)", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::max_pool2d(filled({1, 1, 4, 4}), {0, 2}), "max_pool2d: kernel (0, 2) must be positive",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::avg_pool2d(filled({1, 1, 4, 4}), {2, 2}, {0, 1}),
+                         "avg_pool2d: stride (0, 1) must be positive", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::avg_pool2d(filled({1, 1, 2, 4}), {5, 5}, {1, 1}, {1, 1}),
+                         "avg_pool2d: kernel (5, 5) is larger than the padded input (4, 6) of (1, 1, 2, 4)",
+                         xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::adaptive_avg_pool2d(filled({1, 1, 4, 4}), {0, 2}),
+                         "adaptive_avg_pool2d: output size (0, 2) must be positive", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::adaptive_avg_pool2d(filled({1, 1, 0, 4}), {2, 2}),
+                         "adaptive_avg_pool2d: input (1, 1, 0, 4) has no rows or columns to average", xg::ShapeError);
+    CHECK_THROWS_WITH_AS(xg::adaptive_avg_pool2d(filled({2, 4}), {2, 2}),
+                         "adaptive_avg_pool2d: input must be 4-D (N, C, H, W), got (2, 4)", xg::ShapeError);
+}
+
 TEST_CASE("a shape whose extents overflow is a ShapeError naming it, before anything is allocated") {
     const xg::Shape huge{std::size_t{1} << 32, std::size_t{1} << 32};
     const xg::Shape empty_but_huge{0, std::size_t{1} << 32, std::size_t{1} << 32};
