@@ -125,6 +125,58 @@ public:
     Var bias;    // (out,), undefined without bias
 };
 
+/// 2-D convolution of (N, in_channels, H, W) inputs: conv2d(x, weight, bias, options), like torch.nn.Conv2d.
+/// Weight and bias start uniform in [−1/√fan_in, 1/√fan_in) with fan_in = in_channels / groups · kH · kW, which
+/// is what PyTorch's kaiming_uniform(a = √5) start works out to.
+class Conv2d : public Module {
+public:
+    Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel_size, Generator& generator,
+           Conv2dOptions options = {}, bool bias = true, Dtype dtype = Dtype::float32);
+    Var forward(const Var& input) override { return conv2d(input, weight, bias, options_); }
+    std::string description() const override;
+
+    Var weight;  // (out_channels, in_channels / groups, kH, kW)
+    Var bias;    // (out_channels,), undefined without bias
+
+private:
+    Conv2dOptions options_;
+};
+
+/// max_pool2d as a module; the stride defaults to the kernel, as in torch.nn.MaxPool2d.
+class MaxPool2d : public Module {
+public:
+    explicit MaxPool2d(Size2 kernel_size) : MaxPool2d(kernel_size, kernel_size) {}
+    MaxPool2d(Size2 kernel_size, Size2 stride, Size2 padding = {0, 0});
+    Var forward(const Var& input) override { return max_pool2d(input, kernel_size_, stride_, padding_); }
+    std::string description() const override;
+
+private:
+    Size2 kernel_size_, stride_, padding_;
+};
+
+/// avg_pool2d as a module (padding counts in the divisor); the stride defaults to the kernel.
+class AvgPool2d : public Module {
+public:
+    explicit AvgPool2d(Size2 kernel_size) : AvgPool2d(kernel_size, kernel_size) {}
+    AvgPool2d(Size2 kernel_size, Size2 stride, Size2 padding = {0, 0});
+    Var forward(const Var& input) override { return avg_pool2d(input, kernel_size_, stride_, padding_); }
+    std::string description() const override;
+
+private:
+    Size2 kernel_size_, stride_, padding_;
+};
+
+/// adaptive_avg_pool2d as a module: (N, C, H, W) → (N, C, output_size); {1, 1} is global average pooling.
+class AdaptiveAvgPool2d : public Module {
+public:
+    explicit AdaptiveAvgPool2d(Size2 output_size);
+    Var forward(const Var& input) override { return adaptive_avg_pool2d(input, output_size_); }
+    std::string description() const override;
+
+private:
+    Size2 output_size_;
+};
+
 class Sigmoid : public Module {
 public:
     Var forward(const Var& input) override { return sigmoid(input); }

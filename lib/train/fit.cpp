@@ -237,7 +237,9 @@ bool forward_runs_on_threads(nn::Module& model, bool training) {
         const bool stateless = dynamic_cast<nn::Sequential*>(module) || dynamic_cast<nn::Linear*>(module) ||
                                dynamic_cast<nn::ReLU*>(module) || dynamic_cast<nn::LeakyReLU*>(module) ||
                                dynamic_cast<nn::Sigmoid*>(module) || dynamic_cast<nn::Tanh*>(module) ||
-                               dynamic_cast<nn::Softmax*>(module) || dynamic_cast<nn::Flatten*>(module);
+                               dynamic_cast<nn::Softmax*>(module) || dynamic_cast<nn::Flatten*>(module) ||
+                               dynamic_cast<nn::Conv2d*>(module) || dynamic_cast<nn::MaxPool2d*>(module) ||
+                               dynamic_cast<nn::AvgPool2d*>(module) || dynamic_cast<nn::AdaptiveAvgPool2d*>(module);
         const bool reads_only_in_eval = dynamic_cast<nn::Dropout*>(module) || dynamic_cast<nn::BatchNorm1d*>(module);
         if (!stateless && (training || !reads_only_in_eval)) return false;
     }

@@ -166,6 +166,42 @@ TEST_CASE("fit on two threads ends where one thread does, up to rounding") {
     CHECK(largest_difference(trained(1, true), trained(2, true)) == 0.0);
 }
 
+namespace {
+
+// A CNN's parameters after two epochs of fit on `threads` threads. With 32 · 9 + 32 + 512 · 10 + 10 = 5,450
+// parameters, batches of 128 rows make two parts (128 · 5,450 ≥ 2 · 250,000), the last batch of 44 one.
+std::vector<Var> trained_cnn(int threads, std::vector<double>& losses) {
+    Threads using_threads(threads);
+    xg::Generator g(9);
+    data::Dataset blobs = data::make_blobs(300, 10, 144, g);
+    blobs.inputs.reshape({300, 1, 12, 12});
+    const xg::Dtype f64 = xg::Dtype::float64;
+    nn::Sequential model(nn::Conv2d(1, 32, {3, 3}, g, {}, true, f64), nn::ReLU(), nn::MaxPool2d({2, 2}),
+                         nn::AvgPool2d({3, 3}, {1, 1}, {1, 1}), nn::AdaptiveAvgPool2d({4, 4}), nn::Flatten(),
+                         nn::Linear(512, 10, g, true, f64));
+    xg::optim::SGD sgd(model.parameters(), {.lr = 0.1, .momentum = 0.9});
+    xg::FitOptions options;
+    options.epochs = 2;
+    options.loader = {.batch_size = 128, .shuffle = true, .seed = 3};
+    options.progress = xg::Progress::none;
+    for (const xg::EpochRecord& r : xg::fit(model, sgd, blobs, options).epochs) losses.push_back(r.train_loss);
+    std::vector<Var> out;
+    for (const Var& p : model.parameters()) out.push_back(p.detach());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("fit splits a CNN's batches over two threads too: its convolution and pools read only their parameters") {
+    std::vector<double> one_losses, two_losses;
+    const std::vector<Var> one = trained_cnn(1, one_losses), two = trained_cnn(2, two_losses);
+    const double difference = largest_difference(one, two);
+    CHECK(difference > 0.0);
+    CHECK(difference < 1e-12);
+    REQUIRE(one_losses.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) CHECK(std::abs(one_losses[i] - two_losses[i]) < 1e-12);
+}
+
 TEST_CASE("two models trained by fit in two threads at once: one gets the workers, the other runs its parts itself") {
     Threads threads(2);
     const std::vector<Var> alone = trained(false);

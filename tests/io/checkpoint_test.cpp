@@ -269,6 +269,46 @@ TEST_CASE("a checkpoint restores model, buffers and optimizer: resumed training 
                  "assert d['optimizer.group0.lr'] == 0.01") == 0);
 }
 
+TEST_CASE("a CNN's checkpoint: Sequential names its convolution's parameters, and they load bit for bit") {
+    TempDir dir;
+    const auto cnn = [](std::uint64_t seed) {
+        xg::Generator g(seed);
+        return nn::Sequential(nn::Conv2d(2, 3, {3, 3}, g), nn::ReLU(), nn::MaxPool2d({2, 2}), nn::Flatten(),
+                              nn::Linear(12, 3, g));
+    };
+    xg::Generator g(5);
+    const Var x = xg::randn({4, 2, 6, 6}, g);
+    const std::vector<std::size_t> y{0, 2, 1, 2};
+    nn::Sequential net = cnn(1);
+    optim::Adam adam(net.parameters(), {.lr = 0.01});
+    const auto step = [&](nn::Sequential& model, optim::Adam& opt) {
+        opt.zero_grad();
+        Var loss = xg::softmax_cross_entropy(model(x), y);
+        loss.backward();
+        opt.step();
+        return loss.item();
+    };
+    for (int i = 0; i < 3; ++i) step(net, adam);
+    xg::save(dir / "cnn.npz", net, adam);
+
+    nn::Sequential resumed = cnn(2);
+    optim::Adam resumed_adam(resumed.parameters(), {.lr = 0.5});
+    xg::load(dir / "cnn.npz", resumed, resumed_adam);
+    const auto a = net.named_parameters(), b = resumed.named_parameters();
+    REQUIRE(b.size() == 4);
+    const std::vector<std::string> names{"0.weight", "0.bias", "4.weight", "4.bias"};
+    for (std::size_t i = 0; i < 4; ++i) {
+        CHECK(b[i].first == names[i]);
+        CHECK(same_bits(a[i].second, b[i].second));
+    }
+    for (int i = 0; i < 3; ++i) CHECK(step(net, adam) == step(resumed, resumed_adam));
+
+    REQUIRE(python("import numpy") == 0);
+    CHECK(python("import numpy as np; d = np.load('" + (dir / "cnn.npz") +
+                 "'); assert d['0.weight'].shape == (3, 2, 3, 3) and d['0.bias'].shape == (3,); "
+                 "assert 'optimizer.0.weight.exp_avg' in d.files") == 0);
+}
+
 TEST_CASE("a checkpoint with the schedule resumes the learning-rate sequence where it stopped") {
     TempDir dir;
     const Data data;

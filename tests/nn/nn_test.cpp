@@ -111,6 +111,117 @@ TEST_CASE("Linear is x·W + b, starts in ±1/√in, and its gradients check") {
     CHECK(no_bias.description() == "Linear(in=4, out=2, bias=false)");
 }
 
+TEST_CASE("Conv2d is conv2d with its weight and bias, starts in ±1/√fan_in, and its gradients check") {
+    xg::Generator g(11);
+    const xg::Conv2dOptions options{.stride = {2, 1}, .padding = {1, 0}};
+    nn::Conv2d conv(2, 4, {2, 3}, g, options, true, xg::Dtype::float64);
+    CHECK(conv.weight.shape() == xg::Shape{4, 2, 2, 3});
+    CHECK(conv.bias.shape() == xg::Shape{4});
+    CHECK(names_of(conv.named_parameters()) == std::vector<std::string>{"weight", "bias"});
+    CHECK(conv.description() == "Conv2d(2, 4, kernel=(2, 3), stride=(2, 1), padding=(1, 0))");
+
+    Var x = check::input(g, {2, 2, 5, 4});
+    const Var y = conv(x);
+    CHECK(y.shape() == xg::Shape{2, 4, 3, 2});
+    CHECK(y.value<double>() == xg::conv2d(x, conv.weight, conv.bias, options).value<double>());
+    check::gradient([&](const Inputs& in) { return conv(in[0]); }, {x, conv.weight, conv.bias});
+
+    // fan_in counts the channels of one group: 6 / 2 · 5 · 5 = 75.
+    nn::Conv2d grouped(6, 8, {5, 5}, g, {.groups = 2}, true, xg::Dtype::float64);
+    CHECK(grouped.weight.shape() == xg::Shape{8, 3, 5, 5});
+    const double bound = 1.0 / std::sqrt(75.0);
+    const auto& w = grouped.weight.value<double>();
+    const auto& b = grouped.bias.value<double>();
+    CHECK(xt::all(xt::abs(w) < bound));
+    CHECK(xt::all(xt::abs(b) < bound));
+    // Spread over the whole range: a fan_in of all 6 channels (bound 0.82 times this) would fail here.
+    CHECK(xt::amax(xt::abs(w))() > 0.9 * bound);
+    CHECK(xt::any(xt::abs(b) > 0.5 * bound));
+
+    nn::Conv2d plain(3, 2, {1, 1}, g, {.dilation = {2, 3}}, false);
+    CHECK_FALSE(plain.bias.defined());
+    CHECK(plain.parameters().size() == 1);
+    CHECK(plain.weight.dtype() == xg::Dtype::float32);
+    CHECK(plain.description() == "Conv2d(3, 2, kernel=(1, 1), stride=(1, 1), dilation=(2, 3), bias=false)");
+    Var images = xg::rand({1, 3, 4, 4}, g);
+    CHECK(plain(images).value<float>() == xg::conv2d(images, plain.weight, Var(), {.dilation = {2, 3}}).value<float>());
+
+    CHECK(nn::Conv2d(1, 30, {5, 5}, g).description() == "Conv2d(1, 30, kernel=(5, 5), stride=(1, 1))");
+    CHECK(nn::Conv2d(4, 6, {3, 1}, g, {.stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 1}, .groups = 2})
+              .description() == "Conv2d(4, 6, kernel=(3, 1), stride=(2, 2), padding=(1, 1), groups=2)");
+
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(0, 4, {3, 3}, g); }) ==
+          "Conv2d: in_channels and out_channels must be positive, got 0 and 4");
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(2, 0, {3, 3}, g); }) ==
+          "Conv2d: in_channels and out_channels must be positive, got 2 and 0");
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(2, 4, {3, 0}, g); }) ==
+          "Conv2d: kernel (3, 0) must be positive");
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(2, 4, {3, 3}, g, {.stride = {0, 1}}); }) ==
+          "Conv2d: stride (0, 1) must be positive");
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(2, 4, {3, 3}, g, {.dilation = {1, 0}}); }) ==
+          "Conv2d: dilation (1, 0) must be positive");
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(3, 4, {3, 3}, g, {.groups = 2}); }) ==
+          "Conv2d: in_channels 3 and out_channels 4 must be divisible by groups 2");
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(4, 6, {3, 3}, g, {.groups = 4}); }) ==
+          "Conv2d: in_channels 4 and out_channels 6 must be divisible by groups 4");
+    CHECK(check::error_message<xg::ShapeError>([&] { nn::Conv2d(4, 6, {3, 3}, g, {.groups = 0}); }) ==
+          "Conv2d: in_channels 4 and out_channels 6 must be divisible by groups 0");
+}
+
+TEST_CASE("pooling modules are their ops, the stride defaulting to the kernel, with no parameters") {
+    xg::Generator g(12);
+    Var x = check::input(g, {2, 3, 7, 6});
+    const auto& X = x.value<double>();
+
+    nn::MaxPool2d max_pool({2, 3});
+    CHECK(max_pool.parameters().empty());
+    CHECK(max_pool.description() == "MaxPool2d(kernel=(2, 3), stride=(2, 3))");
+    CHECK(max_pool(x).value<double>() == xg::max_pool2d(x, {2, 3}, {2, 3}).value<double>());
+    nn::MaxPool2d padded_max({3, 3}, {2, 1}, {1, 0});
+    CHECK(padded_max.description() == "MaxPool2d(kernel=(3, 3), stride=(2, 1), padding=(1, 0))");
+    CHECK(padded_max(x).value<double>() == xg::max_pool2d(x, {3, 3}, {2, 1}, {1, 0}).value<double>());
+
+    nn::AvgPool2d avg_pool({3, 2});
+    CHECK(avg_pool.parameters().empty());
+    CHECK(avg_pool.description() == "AvgPool2d(kernel=(3, 2), stride=(3, 2))");
+    CHECK(avg_pool(x).value<double>() == xg::avg_pool2d(x, {3, 2}, {3, 2}).value<double>());
+    nn::AvgPool2d padded_avg({2, 2}, {1, 2}, {1, 1});
+    CHECK(padded_avg.description() == "AvgPool2d(kernel=(2, 2), stride=(1, 2), padding=(1, 1))");
+    CHECK(padded_avg(x).value<double>() == xg::avg_pool2d(x, {2, 2}, {1, 2}, {1, 1}).value<double>());
+
+    nn::AdaptiveAvgPool2d global({1, 1});
+    CHECK(global.parameters().empty());
+    CHECK(global.description() == "AdaptiveAvgPool2d(output_size=(1, 1))");
+    const Var pooled = global(x);
+    CHECK(pooled.shape() == xg::Shape{2, 3, 1, 1});
+    const auto& means = pooled.value<double>();
+    double plane = 0.0;
+    for (std::size_t i = 0; i < 7; ++i)
+        for (std::size_t j = 0; j < 6; ++j) plane += X(1, 2, i, j);
+    CHECK(means(1, 2, 0, 0) == doctest::Approx(plane / 42.0).epsilon(1e-14));
+    nn::AdaptiveAvgPool2d bins({3, 4});
+    CHECK(bins.description() == "AdaptiveAvgPool2d(output_size=(3, 4))");
+    CHECK(bins(x).value<double>() == xg::adaptive_avg_pool2d(x, {3, 4}).value<double>());
+
+    check::gradient([&](const Inputs& in) { return padded_avg(padded_max(in[0])); }, {x});
+    check::gradient([&](const Inputs& in) { return bins(in[0]); }, {x});
+
+    CHECK(check::error_message<xg::ShapeError>([] { nn::MaxPool2d({0, 2}); }) ==
+          "MaxPool2d: kernel (0, 2) must be positive");
+    CHECK(check::error_message<xg::ShapeError>([] { nn::MaxPool2d({2, 2}, {2, 0}); }) ==
+          "MaxPool2d: stride (2, 0) must be positive");
+    CHECK(check::error_message<xg::ShapeError>([] { nn::MaxPool2d({2, 3}, {1, 1}, {1, 2}); }) ==
+          "MaxPool2d: padding (1, 2) must be at most half the kernel (2, 3)");
+    CHECK(check::error_message<xg::ShapeError>([] { nn::AvgPool2d({2, 0}); }) ==
+          "AvgPool2d: kernel (2, 0) must be positive");
+    CHECK(check::error_message<xg::ShapeError>([] { nn::AvgPool2d({2, 2}, {0, 1}); }) ==
+          "AvgPool2d: stride (0, 1) must be positive");
+    CHECK(check::error_message<xg::ShapeError>([] { nn::AvgPool2d({3, 3}, {1, 1}, {2, 1}); }) ==
+          "AvgPool2d: padding (2, 1) must be at most half the kernel (3, 3)");
+    CHECK(check::error_message<xg::ShapeError>([] { nn::AdaptiveAvgPool2d({1, 0}); }) ==
+          "AdaptiveAvgPool2d: output_size (1, 0) must be positive");
+}
+
 TEST_CASE("activation modules are their functions; Functional wraps a lambda") {
     xg::Generator g(4);
     Var x = check::input(g, {3, 4});
@@ -165,6 +276,30 @@ TEST_CASE("summary lists layers, output shapes and parameter counts") {
     // Running statistics untouched: summary runs in eval mode.
     const auto& bn = static_cast<nn::BatchNorm1d&>(model[2]);
     CHECK(xt::all(xt::equal(bn.running_mean.value<float>(), 0.0f)));
+}
+
+TEST_CASE("summary follows images through convolution and pooling") {
+    xg::Generator g(8);
+    nn::Sequential model(nn::Conv2d(1, 4, {3, 3}, g), nn::ReLU(), nn::MaxPool2d({2, 2}), nn::Flatten(),
+                         nn::Linear(36, 10, g));
+    const std::string table = nn::summary(model, {1, 1, 8, 8});
+    INFO(table);
+    CHECK(table ==
+          "Input: (1, 1, 8, 8) float32\n"
+          "======================================================================\n"
+          "Layer (type)                                     Output shape  Param #\n"
+          "======================================================================\n"
+          "Sequential                                       (1, 10)            --\n"
+          "  0: Conv2d(1, 4, kernel=(3, 3), stride=(1, 1))  (1, 4, 6, 6)       40\n"
+          "  1: ReLU                                        (1, 4, 6, 6)        0\n"
+          "  2: MaxPool2d(kernel=(2, 2), stride=(2, 2))     (1, 4, 3, 3)        0\n"
+          "  3: Flatten                                     (1, 36)             0\n"
+          "  4: Linear(in=36, out=10)                       (1, 10)           370\n"
+          "======================================================================\n"
+          "Total params: 410\n"
+          "Trainable params: 410\n"
+          "Non-trainable params: 0\n"
+          "Buffers: 0\n");
 }
 
 TEST_CASE("BatchNorm1d normalizes per feature in training, uses running statistics in eval") {
