@@ -90,6 +90,8 @@ Var solve(const Var& a, const Var& b);
 
 // Convolution and pooling over NCHW arrays (batch, channels, height, width), as torch.nn.functional's.
 using Size2 = std::array<std::size_t, 2>;  // (height, width)
+/// "(3, 3)", the way errors and module descriptions show a Size2.
+std::string to_string(const Size2& size);
 
 struct Conv2dOptions {
     Size2 stride{1, 1};

@@ -31,23 +31,21 @@ std::string Linear::description() const {
 
 namespace {
 
-std::string pair(const Size2& p) { return fmt::format("({}, {})", p[0], p[1]); }
-
 // The checks the pooling ops make on every forward, made once when the module is built and naming it.
 void check_pool(const char* module, const Size2& kernel_size, const Size2& stride, const Size2& padding) {
     if (kernel_size[0] == 0 || kernel_size[1] == 0)
-        throw ShapeError(fmt::format("{}: kernel {} must be positive", module, pair(kernel_size)));
+        throw ShapeError(fmt::format("{}: kernel {} must be positive", module, to_string(kernel_size)));
     if (stride[0] == 0 || stride[1] == 0)
-        throw ShapeError(fmt::format("{}: stride {} must be positive", module, pair(stride)));
+        throw ShapeError(fmt::format("{}: stride {} must be positive", module, to_string(stride)));
     if (padding[0] > kernel_size[0] / 2 || padding[1] > kernel_size[1] / 2)
-        throw ShapeError(fmt::format("{}: padding {} must be at most half the kernel {}", module, pair(padding),
-                                     pair(kernel_size)));
+        throw ShapeError(fmt::format("{}: padding {} must be at most half the kernel {}", module, to_string(padding),
+                                     to_string(kernel_size)));
 }
 
 // "MaxPool2d(kernel=(2, 2), stride=(2, 2))": padding only when there is some, as Conv2d's description does.
 std::string pool_description(const char* module, const Size2& kernel_size, const Size2& stride, const Size2& padding) {
-    return fmt::format("{}(kernel={}, stride={}{})", module, pair(kernel_size), pair(stride),
-                       padding == Size2{0, 0} ? "" : ", padding=" + pair(padding));
+    return fmt::format("{}(kernel={}, stride={}{})", module, to_string(kernel_size), to_string(stride),
+                       padding == Size2{0, 0} ? "" : ", padding=" + to_string(padding));
 }
 
 }  // namespace
@@ -59,11 +57,11 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel_s
         throw ShapeError(fmt::format("Conv2d: in_channels and out_channels must be positive, got {} and {}",
                                      in_channels, out_channels));
     if (kernel_size[0] == 0 || kernel_size[1] == 0)
-        throw ShapeError(fmt::format("Conv2d: kernel {} must be positive", pair(kernel_size)));
+        throw ShapeError(fmt::format("Conv2d: kernel {} must be positive", to_string(kernel_size)));
     if (options.stride[0] == 0 || options.stride[1] == 0)
-        throw ShapeError(fmt::format("Conv2d: stride {} must be positive", pair(options.stride)));
+        throw ShapeError(fmt::format("Conv2d: stride {} must be positive", to_string(options.stride)));
     if (options.dilation[0] == 0 || options.dilation[1] == 0)
-        throw ShapeError(fmt::format("Conv2d: dilation {} must be positive", pair(options.dilation)));
+        throw ShapeError(fmt::format("Conv2d: dilation {} must be positive", to_string(options.dilation)));
     if (options.groups == 0 || in_channels % options.groups != 0 || out_channels % options.groups != 0)
         throw ShapeError(fmt::format("Conv2d: in_channels {} and out_channels {} must be divisible by groups {}",
                                      in_channels, out_channels, options.groups));
@@ -77,10 +75,10 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel_s
 
 std::string Conv2d::description() const {
     const Shape& w = weight.shape();
-    std::string settings = fmt::format("kernel=({}, {}), stride={}", w[2], w[3], pair(options_.stride));
+    std::string settings = fmt::format("kernel=({}, {}), stride={}", w[2], w[3], to_string(options_.stride));
     // Like PyTorch's repr, the other settings only when they are not the defaults.
-    if (options_.padding != Size2{0, 0}) settings += ", padding=" + pair(options_.padding);
-    if (options_.dilation != Size2{1, 1}) settings += ", dilation=" + pair(options_.dilation);
+    if (options_.padding != Size2{0, 0}) settings += ", padding=" + to_string(options_.padding);
+    if (options_.dilation != Size2{1, 1}) settings += ", dilation=" + to_string(options_.dilation);
     if (options_.groups != 1) settings += fmt::format(", groups={}", options_.groups);
     if (!bias.defined()) settings += ", bias=false";
     return fmt::format("Conv2d({}, {}, {})", w[1] * options_.groups, w[0], settings);
@@ -106,11 +104,11 @@ std::string AvgPool2d::description() const {
 
 AdaptiveAvgPool2d::AdaptiveAvgPool2d(Size2 output_size) : output_size_(output_size) {
     if (output_size[0] == 0 || output_size[1] == 0)
-        throw ShapeError(fmt::format("AdaptiveAvgPool2d: output_size {} must be positive", pair(output_size)));
+        throw ShapeError(fmt::format("AdaptiveAvgPool2d: output_size {} must be positive", to_string(output_size)));
 }
 
 std::string AdaptiveAvgPool2d::description() const {
-    return fmt::format("AdaptiveAvgPool2d(output_size={})", pair(output_size_));
+    return fmt::format("AdaptiveAvgPool2d(output_size={})", to_string(output_size_));
 }
 
 std::string LeakyReLU::description() const { return fmt::format("LeakyReLU(negative_slope={})", negative_slope_); }

@@ -28,8 +28,6 @@ struct Geometry {
     Shape output_shape() const { return {n, c_out, out_h, out_w}; }
 };
 
-std::string pair(const std::array<std::size_t, 2>& p) { return fmt::format("({}, {})", p[0], p[1]); }
-
 // The geometry of conv2d(input, weight) with these options, or ShapeError naming `op` and the shapes.
 Geometry geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOptions& o) {
     if (x.size() != 4)
@@ -39,9 +37,9 @@ Geometry geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOp
                                      to_string(w)));
     if (o.groups == 0) throw ShapeError(fmt::format("{}: groups must be at least 1", op));
     if (o.stride[0] == 0 || o.stride[1] == 0)
-        throw ShapeError(fmt::format("{}: stride {} must be positive", op, pair(o.stride)));
+        throw ShapeError(fmt::format("{}: stride {} must be positive", op, to_string(o.stride)));
     if (o.dilation[0] == 0 || o.dilation[1] == 0)
-        throw ShapeError(fmt::format("{}: dilation {} must be positive", op, pair(o.dilation)));
+        throw ShapeError(fmt::format("{}: dilation {} must be positive", op, to_string(o.dilation)));
     if (x[1] != w[1] * o.groups)
         throw ShapeError(fmt::format("{}: input {} has {} channels but weight {} expects {} × groups {}", op,
                                      to_string(x), x[1], to_string(w), w[1], o.groups));
@@ -54,7 +52,7 @@ Geometry geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOp
     if (span_h > padded_h || span_w > padded_w)
         throw ShapeError(fmt::format("{}: kernel ({}, {}) with dilation {} spans ({}, {}), more than the padded input "
                                      "({}, {}) of {}",
-                                     op, w[2], w[3], pair(o.dilation), span_h, span_w, padded_h, padded_w,
+                                     op, w[2], w[3], to_string(o.dilation), span_h, span_w, padded_h, padded_w,
                                      to_string(x)));
     return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], (padded_h - span_h) / o.stride[0] + 1,
             (padded_w - span_w) / o.stride[1] + 1, o};
@@ -197,6 +195,8 @@ Var conv2d_weight_backward(const Var& g0, const Var& x0, const Shape& weight_sha
 }
 
 }  // namespace
+
+std::string to_string(const Size2& size) { return fmt::format("({}, {})", size[0], size[1]); }
 
 Var conv2d(const Var& input, const Var& weight, const Var& bias, Conv2dOptions options) {
     require_defined("conv2d", input);

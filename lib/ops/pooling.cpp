@@ -24,8 +24,6 @@ struct Windows {
     Axis rows, columns;
 };
 
-std::string pair(const Size2& p) { return fmt::format("({}, {})", p[0], p[1]); }
-
 void require_4d(const char* op, const Var& input) {
     if (input.dim() != 4)
         throw ShapeError(fmt::format("{}: input must be 4-D (N, C, H, W), got {}", op, to_string(input.shape())));
@@ -38,16 +36,16 @@ std::shared_ptr<const Windows> kernel_windows(const char* op, const char* backwa
     require_4d(op, input);
     const Shape& x = input.shape();
     if (kernel[0] == 0 || kernel[1] == 0)
-        throw ShapeError(fmt::format("{}: kernel {} must be positive", op, pair(kernel)));
+        throw ShapeError(fmt::format("{}: kernel {} must be positive", op, to_string(kernel)));
     if (stride[0] == 0 || stride[1] == 0)
-        throw ShapeError(fmt::format("{}: stride {} must be positive", op, pair(stride)));
+        throw ShapeError(fmt::format("{}: stride {} must be positive", op, to_string(stride)));
     if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2)
         throw ShapeError(
-            fmt::format("{}: padding {} must be at most half the kernel {}", op, pair(padding), pair(kernel)));
+            fmt::format("{}: padding {} must be at most half the kernel {}", op, to_string(padding), to_string(kernel)));
     const Size2 padded{x[2] + 2 * padding[0], x[3] + 2 * padding[1]};
     if (kernel[0] > padded[0] || kernel[1] > padded[1])
-        throw ShapeError(fmt::format("{}: kernel {} is larger than the padded input {} of {}", op, pair(kernel),
-                                     pair(padded), to_string(x)));
+        throw ShapeError(fmt::format("{}: kernel {} is larger than the padded input {} of {}", op, to_string(kernel),
+                                     to_string(padded), to_string(x)));
     auto windows = std::make_shared<Windows>();
     windows->forward = op;
     windows->backward = backward;
@@ -192,7 +190,7 @@ Var adaptive_avg_pool2d(const Var& input, Size2 output_size) {
     require_4d(op, input);
     const Shape& x = input.shape();
     if (output_size[0] == 0 || output_size[1] == 0)
-        throw ShapeError(fmt::format("{}: output size {} must be positive", op, pair(output_size)));
+        throw ShapeError(fmt::format("{}: output size {} must be positive", op, to_string(output_size)));
     if (x[2] == 0 || x[3] == 0)
         throw ShapeError(fmt::format("{}: input {} has no rows or columns to average", op, to_string(x)));
     auto windows = std::make_shared<Windows>();
