@@ -30,7 +30,9 @@ struct Tape;
 struct Node;
 
 /// A node's inputs: up to three held in the node itself (every op but concat), more on the heap, so that recording
-/// an op does not allocate a list. Each input counts its consumers, and the consumers whose VJP reads its value.
+/// an op does not allocate a list. An input recorded on the same tape counts its consumers, and the consumers whose
+/// VJP reads its value. Leaves (parameters that every thread's graphs share) and other threads' nodes are not
+/// counted: their counts would be written by several threads, and an uncounted edge only keeps a value alive.
 class NodeInputs {
 public:
     NodeInputs() = default;
@@ -42,8 +44,9 @@ public:
     bool empty() const { return size_ == 0; }
     const std::shared_ptr<Node>& operator[](std::size_t i) const { return i < held ? first_[i] : more_[i - held]; }
     bool saved(std::size_t i) const { return saved_.input(i); }
-    /// Adds `node` as the next input, read by this node's VJP when `saved` says so.
-    void push_back(std::shared_ptr<Node> node);
+    /// Adds `node` as the next input, read by this node's VJP when `saved` says so, counted in its counts when
+    /// `counted` (inputs past the 64th never are).
+    void push_back(std::shared_ptr<Node> node, bool counted);
     void set_saved(Saved saved) { saved_ = saved; }
     /// Drops every input (their counts go down).
     void clear();
@@ -75,6 +78,7 @@ private:
     std::vector<std::shared_ptr<Node>> more_;
     std::size_t size_ = 0;
     Saved saved_;
+    std::uint64_t counted_ = 0;  // bit i: input i's counts include this edge
 };
 
 struct Node {
@@ -113,9 +117,12 @@ struct Node {
     ~Node();
 };
 
-inline void NodeInputs::push_back(std::shared_ptr<Node> node) {
-    ++node->consumers;
-    if (saved(size_)) ++node->value_readers;
+inline void NodeInputs::push_back(std::shared_ptr<Node> node, bool counted) {
+    if (counted && size_ < 64) {
+        counted_ |= std::uint64_t{1} << size_;
+        ++node->consumers;
+        if (saved(size_)) ++node->value_readers;
+    }
     if (size_ < held)
         first_[size_] = std::move(node);
     else
@@ -125,7 +132,7 @@ inline void NodeInputs::push_back(std::shared_ptr<Node> node) {
 
 inline std::shared_ptr<Node> NodeInputs::take(std::size_t i) {
     std::shared_ptr<Node> input = std::move(at(i));
-    if (input) {
+    if (input && i < 64 && (counted_ >> i & 1) != 0) {
         --input->consumers;
         if (saved(i)) --input->value_readers;
     }
@@ -136,6 +143,7 @@ inline void NodeInputs::clear() {
     for (std::size_t i = 0; i < size_; ++i) take(i);
     more_.clear();
     size_ = 0;
+    counted_ = 0;
 }
 
 inline void NodeInputs::move_to(std::vector<std::shared_ptr<Node>>& into) {
@@ -143,6 +151,7 @@ inline void NodeInputs::move_to(std::vector<std::shared_ptr<Node>>& into) {
         if (std::shared_ptr<Node> input = take(i)) into.push_back(std::move(input));
     more_.clear();
     size_ = 0;
+    counted_ = 0;
 }
 
 namespace detail {

@@ -233,7 +233,11 @@ Var record(const char* op, Tensor value, const Var* inputs, std::size_t count, V
         !saved.output && visit(node->value, [](const auto& a) { return a.size() * sizeof(*a.data()); }) >=
                              least_freed_bytes;
     node->inputs.set_saved(saved);
-    for (std::size_t i = 0; i < count; ++i) node->inputs.push_back(inputs[i].node());
+    const std::uint64_t tape = this_thread_tape().id;
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::shared_ptr<Node>& input = inputs[i].node();
+        node->inputs.push_back(input, input->op != nullptr && input->tape_id == tape);
+    }
     this_thread_tape().record(node);
     return Var(std::move(node));
 }
