@@ -43,11 +43,9 @@ public:
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     const std::shared_ptr<Node>& operator[](std::size_t i) const { return i < held ? first_[i] : more_[i - held]; }
-    bool saved(std::size_t i) const { return saved_.input(i); }
-    /// Adds `node` as the next input, read by this node's VJP when `saved` says so, counted in its counts when
-    /// `counted` (inputs past the 64th never are).
-    void push_back(std::shared_ptr<Node> node, bool counted);
-    void set_saved(Saved saved) { saved_ = saved; }
+    /// Adds `node` as the next input. When `counted` (inputs past the 64th never are), the edge counts among its
+    /// consumers, and among its value's readers when `read` (this node's VJP saved that input).
+    void push_back(std::shared_ptr<Node> node, bool counted, bool read);
     /// Drops every input (their counts go down).
     void clear();
     /// Moves the inputs to `into` and clears: a dying node hands its inputs over so that a long chain is freed
@@ -77,8 +75,8 @@ private:
     std::array<std::shared_ptr<Node>, held> first_;
     std::vector<std::shared_ptr<Node>> more_;
     std::size_t size_ = 0;
-    Saved saved_;
-    std::uint64_t counted_ = 0;  // bit i: input i's counts include this edge
+    std::uint64_t counted_ = 0;  // bit i: input i's consumers include this edge
+    std::uint64_t reading_ = 0;  // bit i: input i's readers include this edge
 };
 
 struct Node {
@@ -89,7 +87,7 @@ struct Node {
     // Recorded nodes holding this one as an input, and how many of them saved its value (NodeInputs counts both).
     std::uint32_t consumers = 0;
     std::uint32_t value_readers = 0;
-    bool saves_output = true;  // this node's own VJP reads its value
+    Saved saved;  // what its own VJP reads: which inputs' values, and its value
     // Recorded with a value worth freeing (16 KiB or more) that its own VJP does not read: see Var's destructor.
     bool value_freeable = false;
     Var grad;     // leaves: the accumulated .grad
@@ -117,11 +115,14 @@ struct Node {
     ~Node();
 };
 
-inline void NodeInputs::push_back(std::shared_ptr<Node> node, bool counted) {
+inline void NodeInputs::push_back(std::shared_ptr<Node> node, bool counted, bool read) {
     if (counted && size_ < 64) {
         counted_ |= std::uint64_t{1} << size_;
         ++node->consumers;
-        if (saved(size_)) ++node->value_readers;
+        if (read) {
+            reading_ |= std::uint64_t{1} << size_;
+            ++node->value_readers;
+        }
     }
     if (size_ < held)
         first_[size_] = std::move(node);
@@ -134,7 +135,7 @@ inline std::shared_ptr<Node> NodeInputs::take(std::size_t i) {
     std::shared_ptr<Node> input = std::move(at(i));
     if (input && i < 64 && (counted_ >> i & 1) != 0) {
         --input->consumers;
-        if (saved(i)) --input->value_readers;
+        if ((reading_ >> i & 1) != 0) --input->value_readers;
     }
     return input;
 }
@@ -143,7 +144,7 @@ inline void NodeInputs::clear() {
     for (std::size_t i = 0; i < size_; ++i) take(i);
     more_.clear();
     size_ = 0;
-    counted_ = 0;
+    counted_ = reading_ = 0;
 }
 
 inline void NodeInputs::move_to(std::vector<std::shared_ptr<Node>>& into) {
@@ -151,7 +152,7 @@ inline void NodeInputs::move_to(std::vector<std::shared_ptr<Node>>& into) {
         if (std::shared_ptr<Node> input = take(i)) into.push_back(std::move(input));
     more_.clear();
     size_ = 0;
-    counted_ = 0;
+    counted_ = reading_ = 0;
 }
 
 namespace detail {

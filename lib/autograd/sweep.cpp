@@ -136,7 +136,7 @@ std::string unsaved_message(const Node& node, const std::string& value) {
 
 const Node& Backward::saved_input_node(std::size_t i) const {
     const Node& input = input_node(i);
-    if (!node_->inputs.saved(i)) throw Error(unsaved_message(*node_, fmt::format("input {}", i)));
+    if (!node_->saved.input(i)) throw Error(unsaved_message(*node_, fmt::format("input {}", i)));
     return input;
 }
 
@@ -146,7 +146,7 @@ Var Backward::input(std::size_t i) const {
 }
 
 Var Backward::output() const {
-    if (!node_->saves_output) throw Error(unsaved_message(*node_, "the output"));
+    if (!node_->saved.output) throw Error(unsaved_message(*node_, "the output"));
     return Var(node_);
 }
 

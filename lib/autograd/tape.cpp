@@ -226,17 +226,16 @@ Var record(const char* op, Tensor value, const Var* inputs, std::size_t count, V
     node->op = op;
     node->requires_grad = true;
     node->vjp = std::move(vjp);
-    node->saves_output = saved.output;
+    node->saved = saved;
     // A value under 16 KiB stays until its graph goes: freeing it would cost more time than its memory is worth.
     constexpr std::size_t least_freed_bytes = 16 * 1024;
     node->value_freeable =
         !saved.output && visit(node->value, [](const auto& a) { return a.size() * sizeof(*a.data()); }) >=
                              least_freed_bytes;
-    node->inputs.set_saved(saved);
     const std::uint64_t tape = this_thread_tape().id;
     for (std::size_t i = 0; i < count; ++i) {
         const std::shared_ptr<Node>& input = inputs[i].node();
-        node->inputs.push_back(input, input->op != nullptr && input->tape_id == tape);
+        node->inputs.push_back(input, input->op != nullptr && input->tape_id == tape, saved.input(i));
     }
     this_thread_tape().record(node);
     return Var(std::move(node));
