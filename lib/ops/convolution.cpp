@@ -58,24 +58,32 @@ Geometry geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOp
             (padded_w - span_w) / o.stride[1] + 1, o};
 }
 
-// Calls f(row, column, source) for each entry of one group's column matrix whose receptive-field element lies
-// inside the image, where source is that element's offset in the group's channels of one image; the others are
-// the zero padding.
+// Calls f(entry, source, count) for each run of one group's column matrix whose receptive-field elements lie inside
+// the image: `count` entries from `entry` on (consecutive output positions in one row of the matrix) read the
+// group's channels of one image at source, source + stride[1], ... The entries outside the runs are the zero padding.
 template <class F>
-void for_each_patch_element(const Geometry& g, F&& f) {
+void for_each_patch_run(const Geometry& g, F&& f) {
     const auto& o = g.options;
+    const auto stride_w = static_cast<std::ptrdiff_t>(o.stride[1]);
     for (std::size_t c = 0; c < g.group_in(); ++c)
         for (std::size_t i = 0; i < g.kh; ++i)
             for (std::size_t j = 0; j < g.kw; ++j) {
                 const std::size_t row = (c * g.kh + i) * g.kw + j;
+                // Output column ox reads input column ox·stride + shift; the run is the ox where that is in [0, w).
+                const auto shift = static_cast<std::ptrdiff_t>(j * o.dilation[1]) -
+                                   static_cast<std::ptrdiff_t>(o.padding[1]);
+                const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(g.w) - 1 - shift;
+                if (last < 0) continue;
+                const std::size_t first = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + stride_w - 1) / stride_w);
+                const std::size_t end = std::min(g.out_w, static_cast<std::size_t>(last / stride_w) + 1);
+                if (first >= end) continue;
                 for (std::size_t oy = 0; oy < g.out_h; ++oy) {
                     // The padded coordinate less the padding; unsigned wrap-around makes negatives large.
                     const std::size_t y = oy * o.stride[0] + i * o.dilation[0] - o.padding[0];
                     if (y >= g.h) continue;
-                    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
-                        const std::size_t x = ox * o.stride[1] + j * o.dilation[1] - o.padding[1];
-                        if (x < g.w) f(row, oy * g.out_w + ox, (c * g.h + y) * g.w + x);
-                    }
+                    f(row * g.positions() + oy * g.out_w + first,
+                      (c * g.h + y) * g.w + static_cast<std::size_t>(static_cast<std::ptrdiff_t>(first) * stride_w + shift),
+                      end - first);
                 }
             }
 }
@@ -83,17 +91,21 @@ void for_each_patch_element(const Geometry& g, F&& f) {
 // im2col: one group's channels of one image (starting at `image`) unfolded into `columns` (patch × positions).
 template <class T>
 void unfold(const Geometry& g, const T* image, T* columns) {
-    std::fill(columns, columns + g.patch() * g.positions(), T(0));
-    for_each_patch_element(g, [&](std::size_t row, std::size_t column, std::size_t source) {
-        columns[row * g.positions() + column] = image[source];
+    const auto& o = g.options;
+    // Without padding every receptive field lies inside the image, and the runs cover the whole matrix.
+    if (o.padding[0] != 0 || o.padding[1] != 0) std::fill(columns, columns + g.patch() * g.positions(), T(0));
+    const std::size_t step = o.stride[1];
+    for_each_patch_run(g, [&](std::size_t entry, std::size_t source, std::size_t count) {
+        for (std::size_t k = 0; k < count; ++k) columns[entry + k] = image[source + k * step];
     });
 }
 
 // col2im: adds `columns` back into one group's channels of one image, where receptive fields overlap too.
 template <class T>
 void fold(const Geometry& g, const T* columns, T* image) {
-    for_each_patch_element(g, [&](std::size_t row, std::size_t column, std::size_t source) {
-        image[source] += columns[row * g.positions() + column];
+    const std::size_t step = g.options.stride[1];
+    for_each_patch_run(g, [&](std::size_t entry, std::size_t source, std::size_t count) {
+        for (std::size_t k = 0; k < count; ++k) image[source + k * step] += columns[entry + k];
     });
 }
 
@@ -129,7 +141,8 @@ Var convolve(const Var& x, const Var& w, const Var* bias, const Geometry& geo) {
     const auto vjp = [options, channels_by_position, has_bias](Backward& bw) {
         if (bw.needs(0)) bw.add(0, conv2d_input_backward(bw.grad, bw.input(1), bw.input_shape(0), options));
         if (bw.needs(1)) bw.add(1, conv2d_weight_backward(bw.grad, bw.input(0), bw.input_shape(1), options));
-        if (has_bias && bw.needs(2)) bw.add(2, sum(sum(reshape(bw.grad, channels_by_position), 2), 0));
+        // Over the images first: that sum runs along contiguous rows, the one over positions then on one image's worth.
+        if (has_bias && bw.needs(2)) bw.add(2, sum(sum(reshape(bw.grad, channels_by_position), 0), 1));
     };
     if (bias) return record("conv2d", std::move(value), {x, w, *bias}, vjp, Saved::only_inputs({0, 1}));
     return record("conv2d", std::move(value), {x, w}, vjp, Saved::only_inputs({0, 1}));

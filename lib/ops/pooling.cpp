@@ -4,7 +4,10 @@
 #include "ops/kernels.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <memory>
 
 namespace xg {
@@ -122,6 +125,15 @@ Var average_backward(const Var& g, const std::shared_ptr<const Windows>& windows
                   [windows](Backward& bw) { bw.add(0, average(bw.grad, windows)); }, Saved::nothing());
 }
 
+// `a` if `take`, else `b`, by masking bits: the compiler turns `take ? a : b` into a jump, and which element of a
+// window is largest is data no branch predictor guesses.
+template <class T>
+T select(bool take, T a, T b) {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    const Bits mask = Bits(0) - static_cast<Bits>(take);
+    return std::bit_cast<T>((std::bit_cast<Bits>(a) & mask) | (std::bit_cast<Bits>(b) & ~mask));
+}
+
 // For max pooling: each output element's input offset, the window's maximum.
 using Indices = std::shared_ptr<const std::vector<std::size_t>>;
 
@@ -161,18 +173,42 @@ Var max_pool2d(const Var& input, Size2 kernel) { return max_pool2d(input, kernel
 Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding) {
     require_defined("max_pool2d", input);
     const auto windows = kernel_windows("max_pool2d", "max_pool2d_backward", input, kernel, stride, padding);
-    auto indices = std::make_shared<std::vector<std::size_t>>();
-    input.visit_value([&](const auto& x) {
-        indices->assign(windows->output[0] * windows->output[1] * windows->output[2] * windows->output[3], 0);
-        std::vector<bool> seen(indices->size(), false);
-        // Row-major scan: a later element wins only if strictly larger, so ties go to the first maximum; the first
-        // NaN wins over any number and stays, so NaN passes through as in PyTorch.
-        for_each_window_element(*windows, [&](std::size_t o, std::size_t i, std::size_t) {
-            const auto best = x.data()[(*indices)[o]];
-            const auto candidate = x.data()[i];
-            if (!seen[o] || candidate > best || (std::isnan(candidate) && !std::isnan(best))) (*indices)[o] = i;
-            seen[o] = true;
-        });
+    const Shape &x = windows->input, &y = windows->output;
+    auto indices = std::make_shared<std::vector<std::size_t>>(y[0] * y[1] * y[2] * y[3]);
+    input.visit_value([&](const auto& values) {
+        using T = value_t<decltype(values)>;
+        const T* in = values.data();
+        // One output row at a time, kernel offset by kernel offset, so the innermost loop runs along the row's
+        // outputs with no dependence between them.
+        std::vector<T> best_value(y[3]);
+        for (std::size_t p = 0; p < x[0] * x[1]; ++p)
+            for (std::size_t i = 0; i < y[2]; ++i) {
+                std::size_t* best = indices->data() + (p * y[2] + i) * y[3];
+                for (std::size_t j = 0; j < y[3]; ++j)
+                    best[j] = (p * x[2] + windows->rows.begin[i]) * x[3] + windows->columns.begin[j];
+                std::fill(best_value.begin(), best_value.end(), -std::numeric_limits<T>::infinity());
+                for (std::size_t r = windows->rows.begin[i]; r < windows->rows.end[i]; ++r)
+                    for (std::size_t dc = 0; dc < kernel[1]; ++dc) {
+                        // Output column j reads input column j·stride + dc − padding; only those inside the row.
+                        const auto shift = static_cast<std::ptrdiff_t>(dc) - static_cast<std::ptrdiff_t>(padding[1]);
+                        const auto s = static_cast<std::ptrdiff_t>(stride[1]);
+                        const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(x[3]) - 1 - shift;
+                        if (last < 0) continue;
+                        const std::size_t first = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + s - 1) / s);
+                        const std::size_t end = std::min(y[3], static_cast<std::size_t>(last / s) + 1);
+                        const std::size_t row = (p * x[2] + r) * x[3];
+                        // In row-major order a later element wins only if strictly larger, so ties go to the first
+                        // maximum; a NaN wins over any number and then stays, so NaN passes through as in PyTorch.
+                        for (std::size_t j = first; j < end; ++j) {
+                            const std::size_t candidate = row + static_cast<std::size_t>(
+                                                                    static_cast<std::ptrdiff_t>(j) * s + shift);
+                            const T value = in[candidate];
+                            const bool wins = (best_value[j] == best_value[j]) & !(value <= best_value[j]);
+                            best[j] = select(wins, candidate, best[j]);
+                            best_value[j] = select(wins, value, best_value[j]);
+                        }
+                    }
+            }
     });
     return gather_at(input, indices, windows->output);
 }

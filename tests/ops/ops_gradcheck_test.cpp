@@ -476,6 +476,14 @@ TEST_CASE("max_pool2d: a tie's gradient goes to the first maximum in row-major o
     const xt::xarray<double> pooled = xg::max_pool2d(with_nan, {1, 2}, {1, 2}).value<double>();
     CHECK(std::isnan(pooled(0, 0, 0, 0)));
     CHECK(pooled(0, 0, 0, 1) == 3.0);
+    // A NaN stays against a larger number after it; a window of −∞ sends its gradient to its first element.
+    const double inf = std::numeric_limits<double>::infinity();
+    const Var first_nan(xt::xarray<double>{{{{std::nan(""), 5, -inf, -inf}}}}, true);
+    const Var pooled_nan = xg::max_pool2d(first_nan, {1, 2}, {1, 2});
+    CHECK(std::isnan(pooled_nan.value<double>()(0, 0, 0, 0)));
+    CHECK(pooled_nan.value<double>()(0, 0, 0, 1) == -inf);
+    xg::sum(pooled_nan * xg::Var(xt::xarray<double>{{{{1, 1}}}})).backward();
+    CHECK(first_nan.grad().value<double>() == xt::xarray<double>{{{{1, 0, 1, 0}}}});
 }
 
 TEST_CASE("pools: gradients against central differences") {
