@@ -312,6 +312,32 @@ TEST_CASE("MNIST-format samples run one epoch on Fashion-MNIST and print the see
     CHECK(contains(missing.output, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)"));
 }
 
+TEST_CASE("mnist_cnn trains the book's SimpleConvNet and LeNet-5, prints the book's figures beside its own and saves "
+          "the weights") {
+    TempDir out;
+    const Run simple = run_sample("mnist_cnn", "--epochs 1 --train-images 3000 --threads 2 --data-dir " +
+                                                   fashion_mnist + " --out " + out / "simple");
+    REQUIRE(simple.status == 0);
+    CHECK(contains(simple.output, "MNIST: 3000 training and 10000 test images"));
+    CHECK(contains(simple.output, "0: Conv2d(1, 30, kernel=(5, 5), stride=(1, 1))  (100, 30, 24, 24)      780"));
+    CHECK(line_starting(simple.output, "test accuracy ").at(3) == "0.9896");  // the book's, beside ours
+    CHECK(number_after(simple.output, "test accuracy     ") > 0.5);  // chance is 0.1
+    CHECK(lines_in(out / "simple/history.csv") == 2);
+    const xg::Named<xg::Var> weights = xg::load_npz(out / "simple/simple_convnet.npz");
+    CHECK(weights.size() == 6);
+
+    const Run lenet = run_sample("mnist_cnn", "--model lenet5 --schedule cosine --epochs 2 --train-images 5000 "
+                                              "--data-dir " + fashion_mnist + " --out " + out / "lenet");
+    REQUIRE(lenet.status == 0);
+    CHECK(contains(lenet.output, "Total params: 61,706"));
+    CHECK_FALSE(contains(lenet.output, "the book"));
+    CHECK(contains(lenet.output, "lr 0.0005 "));  // the cosine's midpoint after epoch 1 of 2
+    CHECK(number_after(lenet.output, "test accuracy     ") > 0.5);
+    CHECK(std::filesystem::exists(out / "lenet/lenet5.npz"));
+
+    check_fails(run_sample("mnist_cnn", "--model vgg"), 105, "--model: vgg not in {simple,lenet5}");
+}
+
 TEST_CASE("worked_numbers: every worked number of the seeds agrees to the seed's digits") {
     TempDir out;
     const Run run = run_sample("worked_numbers", "--out " + out.path.string());
