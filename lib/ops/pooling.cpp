@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <memory>
 
 namespace xg {
@@ -125,13 +125,35 @@ Var average_backward(const Var& g, const std::shared_ptr<const Windows>& windows
                   [windows](Backward& bw) { bw.add(0, average(bw.grad, windows)); }, Saved::nothing());
 }
 
-// `a` if `take`, else `b`, by masking bits: the compiler turns `take ? a : b` into a jump, and which element of a
-// window is largest is data no branch predictor guesses.
+// An integer that orders as max pooling compares: as the numbers for any two non-NaN values, and every NaN above
+// all numbers and equal to the others. Integer compares vectorize and need no branch (which element of a window is
+// largest is data, and a mispredicted branch costs more than the rest of the work).
 template <class T>
-T select(bool take, T a, T b) {
-    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-    const Bits mask = Bits(0) - static_cast<Bits>(take);
-    return std::bit_cast<T>((std::bit_cast<Bits>(a) & mask) | (std::bit_cast<Bits>(b) & ~mask));
+auto order_key(T value) {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+    constexpr Bits magnitude = std::numeric_limits<Bits>::max();  // all bits but the sign
+    const auto bits = std::bit_cast<Bits>(value);
+    // Negative numbers count down from the top as their magnitude grows; flip them to count up.
+    const Bits key = bits ^ ((bits >> (8 * sizeof(T) - 1)) & magnitude);
+    const bool nan = (bits & magnitude) > std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+    return nan ? magnitude : key;
+}
+
+// For `count` outputs along a row, one element of each window: output j's is candidates[j·stride]. The pointers do
+// not alias, so both loops vectorize.
+template <class T, class Key>
+void raise_to(const T* __restrict candidates, std::ptrdiff_t count, std::ptrdiff_t stride, Key* __restrict largest) {
+    for (std::ptrdiff_t j = 0; j < count; ++j) {
+        const Key key = order_key(candidates[j * stride]);
+        largest[j] = key > largest[j] ? key : largest[j];
+    }
+}
+
+template <class T, class Key>
+void mark_equal(const T* __restrict candidates, std::ptrdiff_t count, std::ptrdiff_t stride,
+                const Key* __restrict largest, Key element, Key* __restrict which) {
+    for (std::ptrdiff_t j = 0; j < count; ++j)
+        which[j] = order_key(candidates[j * stride]) == largest[j] ? element : which[j];
 }
 
 // For max pooling: each output element's input offset, the window's maximum.
@@ -177,37 +199,53 @@ Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding) {
     auto indices = std::make_shared<std::vector<std::size_t>>(y[0] * y[1] * y[2] * y[3]);
     input.visit_value([&](const auto& values) {
         using T = value_t<decltype(values)>;
+        using Key = decltype(order_key(T{}));
         const T* in = values.data();
-        // One output row at a time, kernel offset by kernel offset, so the innermost loop runs along the row's
-        // outputs with no dependence between them.
-        std::vector<T> best_value(y[3]);
+        // Kernel column dc of output column j reads input column j·stride + dc − padding; the outputs [first, end)
+        // of every row read inside the row.
+        std::vector<std::size_t> first(kernel[1]), end(kernel[1]);
+        const auto s = static_cast<std::ptrdiff_t>(stride[1]);
+        for (std::size_t dc = 0; dc < kernel[1]; ++dc) {
+            const auto shift = static_cast<std::ptrdiff_t>(dc) - static_cast<std::ptrdiff_t>(padding[1]);
+            const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(x[3]) - 1 - shift;
+            first[dc] = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + s - 1) / s);
+            end[dc] = last < 0 ? 0 : std::min(y[3], static_cast<std::size_t>(last / s) + 1);
+        }
+        // Kernel element e = dr·kW + dc of a window lies at offset `element_offset[e]` from the window's top-left
+        // corner (row 0 of the window, column j·stride − padding, which may lie in the padding).
+        std::vector<std::size_t> element_offset(kernel[0] * kernel[1]);
+        for (std::size_t e = 0; e < element_offset.size(); ++e)
+            element_offset[e] = e / kernel[1] * x[3] + e % kernel[1];
+        // One output row at a time: each window's largest key over its elements, then, going through the elements
+        // backwards, the first that has it. Ties go to the first maximum in row-major order, and the first NaN
+        // wins over any number and stays, so NaN passes through as in PyTorch.
+        std::vector<Key> largest(y[3]), which(y[3]);
+        std::size_t* best = indices->data();
         for (std::size_t p = 0; p < x[0] * x[1]; ++p)
             for (std::size_t i = 0; i < y[2]; ++i) {
-                std::size_t* best = indices->data() + (p * y[2] + i) * y[3];
+                const std::size_t row_begin = windows->rows.begin[i], row_end = windows->rows.end[i];
+                // The padding rows above the input are part of the window too, for the element numbers.
+                const std::size_t top = i * stride[0];
+                std::fill(largest.begin(), largest.end(), std::numeric_limits<Key>::min());
+                const auto element_at = [&](std::size_t r, std::size_t dc) {
+                    return (p * x[2] + r) * x[3] + first[dc] * stride[1] + dc - padding[1];
+                };
+                for (std::size_t r = row_begin; r < row_end; ++r)
+                    for (std::size_t dc = 0; dc < kernel[1]; ++dc)
+                        if (first[dc] < end[dc])
+                            raise_to(in + element_at(r, dc), static_cast<std::ptrdiff_t>(end[dc] - first[dc]), s,
+                                     largest.data() + first[dc]);
+                for (std::size_t r = row_end; r-- > row_begin;)
+                    for (std::size_t dc = kernel[1]; dc-- > 0;)
+                        if (first[dc] < end[dc])
+                            mark_equal(in + element_at(r, dc), static_cast<std::ptrdiff_t>(end[dc] - first[dc]), s,
+                                       largest.data() + first[dc],
+                                       static_cast<Key>((r + padding[0] - top) * kernel[1] + dc),
+                                       which.data() + first[dc]);
+                const std::size_t corner_row = (p * x[2] + top) * x[3];
                 for (std::size_t j = 0; j < y[3]; ++j)
-                    best[j] = (p * x[2] + windows->rows.begin[i]) * x[3] + windows->columns.begin[j];
-                std::fill(best_value.begin(), best_value.end(), -std::numeric_limits<T>::infinity());
-                for (std::size_t r = windows->rows.begin[i]; r < windows->rows.end[i]; ++r)
-                    for (std::size_t dc = 0; dc < kernel[1]; ++dc) {
-                        // Output column j reads input column j·stride + dc − padding; only those inside the row.
-                        const auto shift = static_cast<std::ptrdiff_t>(dc) - static_cast<std::ptrdiff_t>(padding[1]);
-                        const auto s = static_cast<std::ptrdiff_t>(stride[1]);
-                        const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(x[3]) - 1 - shift;
-                        if (last < 0) continue;
-                        const std::size_t first = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + s - 1) / s);
-                        const std::size_t end = std::min(y[3], static_cast<std::size_t>(last / s) + 1);
-                        const std::size_t row = (p * x[2] + r) * x[3];
-                        // In row-major order a later element wins only if strictly larger, so ties go to the first
-                        // maximum; a NaN wins over any number and then stays, so NaN passes through as in PyTorch.
-                        for (std::size_t j = first; j < end; ++j) {
-                            const std::size_t candidate = row + static_cast<std::size_t>(
-                                                                    static_cast<std::ptrdiff_t>(j) * s + shift);
-                            const T value = in[candidate];
-                            const bool wins = (best_value[j] == best_value[j]) & !(value <= best_value[j]);
-                            best[j] = select(wins, candidate, best[j]);
-                            best_value[j] = select(wins, value, best_value[j]);
-                        }
-                    }
+                    *best++ = corner_row + element_offset[static_cast<std::size_t>(which[j])] + j * stride[1] -
+                              padding[0] * x[3] - padding[1];
             }
     });
     return gather_at(input, indices, windows->output);

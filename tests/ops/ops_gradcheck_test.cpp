@@ -484,6 +484,13 @@ TEST_CASE("max_pool2d: a tie's gradient goes to the first maximum in row-major o
     CHECK(pooled_nan.value<double>()(0, 0, 0, 1) == -inf);
     xg::sum(pooled_nan * xg::Var(xt::xarray<double>{{{{1, 1}}}})).backward();
     CHECK(first_nan.grad().value<double>() == xt::xarray<double>{{{{1, 0, 1, 0}}}});
+    // float32 compares through its own 32-bit keys: negative numbers, a tie, and a NaN after a number.
+    const Var small(xt::xarray<float>{{{{-3.0f, -2.5f, 7.0f, 7.0f, 1.0f, std::nanf("")}}}}, true);
+    const Var pooled_small = xg::max_pool2d(small, {1, 2}, {1, 2});
+    CHECK(pooled_small.value<float>()(0, 0, 0, 0) == -2.5f);
+    CHECK(std::isnan(pooled_small.value<float>()(0, 0, 0, 2)));
+    xg::sum(pooled_small * xg::Var(xt::xarray<float>{{{{1, 1, 1}}}})).backward();
+    CHECK(small.grad().value<float>() == xt::xarray<float>{{{{0, 1, 1, 0, 0, 1}}}});
 }
 
 TEST_CASE("pools: gradients against central differences") {
