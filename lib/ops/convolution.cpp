@@ -136,13 +136,14 @@ Var convolve(const Var& x, const Var& w, const Var* bias, const Geometry& geo) {
         return out;
     });
     const Conv2dOptions options = geo.options;
-    const std::vector<std::ptrdiff_t> channels_by_position = as_signed({geo.n, geo.c_out, geo.positions()});
+    const std::vector<std::ptrdiff_t> channels_by_position = as_signed({geo.c_out, geo.positions()});
     const bool has_bias = bias != nullptr;
     const auto vjp = [options, channels_by_position, has_bias](Backward& bw) {
         if (bw.needs(0)) bw.add(0, conv2d_input_backward(bw.grad, bw.input(1), bw.input_shape(0), options));
         if (bw.needs(1)) bw.add(1, conv2d_weight_backward(bw.grad, bw.input(0), bw.input_shape(1), options));
-        // Over the images first: that sum runs along contiguous rows, the one over positions then on one image's worth.
-        if (has_bias && bw.needs(2)) bw.add(2, sum(sum(reshape(bw.grad, channels_by_position), 0), 1));
+        // Over the images first, along contiguous rows and with no copy of the whole gradient; the sum over
+        // positions then runs on one image's worth.
+        if (has_bias && bw.needs(2)) bw.add(2, sum(reshape(sum(bw.grad, 0), channels_by_position), 1));
     };
     if (bias) return record("conv2d", std::move(value), {x, w, *bias}, vjp, Saved::only_inputs({0, 1}));
     return record("conv2d", std::move(value), {x, w}, vjp, Saved::only_inputs({0, 1}));

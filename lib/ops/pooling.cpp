@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <memory>
 
 namespace xg {
@@ -139,21 +140,39 @@ auto order_key(T value) {
     return nan ? magnitude : key;
 }
 
-// For `count` outputs along a row, one element of each window: output j's is candidates[j·stride]. The pointers do
-// not alias, so both loops vectorize.
+// One element of each window of a block of outputs, `rows` × `count`: output (i, j)'s is
+// candidates[i·row_stride + j·stride], and its running largest key is largest[i·width + j]. The pointers do not
+// alias, so the loops along a row vectorize.
 template <class T, class Key>
-void raise_to(const T* __restrict candidates, std::ptrdiff_t count, std::ptrdiff_t stride, Key* __restrict largest) {
-    for (std::ptrdiff_t j = 0; j < count; ++j) {
-        const Key key = order_key(candidates[j * stride]);
-        largest[j] = key > largest[j] ? key : largest[j];
-    }
+void raise_to(const T* __restrict candidates, std::size_t rows, std::size_t row_stride, std::ptrdiff_t count,
+              std::ptrdiff_t stride, Key* __restrict largest, std::size_t width) {
+    for (std::size_t i = 0; i < rows; ++i, candidates += row_stride, largest += width)
+        for (std::ptrdiff_t j = 0; j < count; ++j) {
+            const Key key = order_key(candidates[j * stride]);
+            largest[j] = key > largest[j] ? key : largest[j];
+        }
 }
 
+// The same block: `which` becomes `element` where the candidate's key is the window's largest.
 template <class T, class Key>
-void mark_equal(const T* __restrict candidates, std::ptrdiff_t count, std::ptrdiff_t stride,
-                const Key* __restrict largest, Key element, Key* __restrict which) {
-    for (std::ptrdiff_t j = 0; j < count; ++j)
-        which[j] = order_key(candidates[j * stride]) == largest[j] ? element : which[j];
+void mark_equal(const T* __restrict candidates, std::size_t rows, std::size_t row_stride, std::ptrdiff_t count,
+                std::ptrdiff_t stride, const Key* __restrict largest, Key element, Key* __restrict which,
+                std::size_t width) {
+    for (std::size_t i = 0; i < rows; ++i, candidates += row_stride, largest += width, which += width)
+        for (std::ptrdiff_t j = 0; j < count; ++j)
+            which[j] = order_key(candidates[j * stride]) == largest[j] ? element : which[j];
+}
+
+// The outputs [first, end) along one axis whose window element `offset` (0 ≤ offset < kernel) lies inside an input
+// of `size`: output i reads input i·stride + offset − padding.
+std::pair<std::size_t, std::size_t> inside(std::size_t offset, std::size_t size, std::size_t outputs,
+                                           std::size_t stride, std::size_t padding) {
+    const auto shift = static_cast<std::ptrdiff_t>(offset) - static_cast<std::ptrdiff_t>(padding);
+    const auto s = static_cast<std::ptrdiff_t>(stride);
+    const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(size) - 1 - shift;
+    const std::size_t first = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + s - 1) / s);
+    const std::size_t end = last < 0 ? 0 : std::min(outputs, static_cast<std::size_t>(last / s) + 1);
+    return {first, std::max(first, end)};
 }
 
 // For max pooling: each output element's input offset, the window's maximum.
@@ -201,52 +220,50 @@ Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding) {
         using T = value_t<decltype(values)>;
         using Key = decltype(order_key(T{}));
         const T* in = values.data();
-        // Kernel column dc of output column j reads input column j·stride + dc − padding; the outputs [first, end)
-        // of every row read inside the row.
-        std::vector<std::size_t> first(kernel[1]), end(kernel[1]);
-        const auto s = static_cast<std::ptrdiff_t>(stride[1]);
-        for (std::size_t dc = 0; dc < kernel[1]; ++dc) {
-            const auto shift = static_cast<std::ptrdiff_t>(dc) - static_cast<std::ptrdiff_t>(padding[1]);
-            const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(x[3]) - 1 - shift;
-            first[dc] = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + s - 1) / s);
-            end[dc] = last < 0 ? 0 : std::min(y[3], static_cast<std::size_t>(last / s) + 1);
-        }
-        // Kernel element e = dr·kW + dc of a window lies at offset `element_offset[e]` from the window's top-left
-        // corner (row 0 of the window, column j·stride − padding, which may lie in the padding).
+        // Window element (dr, dc) of the outputs in rows[dr] × columns[dc] lies inside the input.
+        std::vector<std::pair<std::size_t, std::size_t>> rows(kernel[0]), columns(kernel[1]);
+        for (std::size_t dr = 0; dr < kernel[0]; ++dr) rows[dr] = inside(dr, x[2], y[2], stride[0], padding[0]);
+        for (std::size_t dc = 0; dc < kernel[1]; ++dc) columns[dc] = inside(dc, x[3], y[3], stride[1], padding[1]);
+        // Element e = dr·kW + dc of a window lies at `element_offset[e]` from the window's top-left corner.
         std::vector<std::size_t> element_offset(kernel[0] * kernel[1]);
         for (std::size_t e = 0; e < element_offset.size(); ++e)
             element_offset[e] = e / kernel[1] * x[3] + e % kernel[1];
-        // One output row at a time: each window's largest key over its elements, then, going through the elements
-        // backwards, the first that has it. Ties go to the first maximum in row-major order, and the first NaN
-        // wins over any number and stays, so NaN passes through as in PyTorch.
-        std::vector<Key> largest(y[3]), which(y[3]);
-        std::size_t* best = indices->data();
-        for (std::size_t p = 0; p < x[0] * x[1]; ++p)
-            for (std::size_t i = 0; i < y[2]; ++i) {
-                const std::size_t row_begin = windows->rows.begin[i], row_end = windows->rows.end[i];
-                // The padding rows above the input are part of the window too, for the element numbers.
-                const std::size_t top = i * stride[0];
-                std::fill(largest.begin(), largest.end(), std::numeric_limits<Key>::min());
-                const auto element_at = [&](std::size_t r, std::size_t dc) {
-                    return (p * x[2] + r) * x[3] + first[dc] * stride[1] + dc - padding[1];
-                };
-                for (std::size_t r = row_begin; r < row_end; ++r)
-                    for (std::size_t dc = 0; dc < kernel[1]; ++dc)
-                        if (first[dc] < end[dc])
-                            raise_to(in + element_at(r, dc), static_cast<std::ptrdiff_t>(end[dc] - first[dc]), s,
-                                     largest.data() + first[dc]);
-                for (std::size_t r = row_end; r-- > row_begin;)
-                    for (std::size_t dc = kernel[1]; dc-- > 0;)
-                        if (first[dc] < end[dc])
-                            mark_equal(in + element_at(r, dc), static_cast<std::ptrdiff_t>(end[dc] - first[dc]), s,
-                                       largest.data() + first[dc],
-                                       static_cast<Key>((r + padding[0] - top) * kernel[1] + dc),
-                                       which.data() + first[dc]);
-                const std::size_t corner_row = (p * x[2] + top) * x[3];
+        // One plane at a time, element by element of the windows: each window's largest key, then, going through
+        // the elements backwards, the first that has it. Ties go to the first maximum in row-major order, and the
+        // first NaN wins over any number and stays, so NaN passes through as in PyTorch.
+        const std::size_t plane = x[2] * x[3], outputs = y[2] * y[3];
+        std::vector<Key> largest(outputs), which(outputs);
+        const auto block = [&](std::size_t dr, std::size_t dc) {
+            // The first output of the block, and where its element (dr, dc) lies in the plane.
+            const std::size_t i = rows[dr].first, j = columns[dc].first;
+            return std::pair{i * y[3] + j, (i * stride[0] + dr - padding[0]) * x[3] + j * stride[1] + dc - padding[1]};
+        };
+        for (std::size_t p = 0; p < x[0] * x[1]; ++p) {
+            const T* image = in + p * plane;
+            std::fill(largest.begin(), largest.end(), std::numeric_limits<Key>::min());
+            for (std::size_t dr = 0; dr < kernel[0]; ++dr)
+                for (std::size_t dc = 0; dc < kernel[1]; ++dc) {
+                    const auto [output, element] = block(dr, dc);
+                    raise_to(image + element, rows[dr].second - rows[dr].first, stride[0] * x[3],
+                             static_cast<std::ptrdiff_t>(columns[dc].second - columns[dc].first),
+                             static_cast<std::ptrdiff_t>(stride[1]), largest.data() + output, y[3]);
+                }
+            for (std::size_t dr = kernel[0]; dr-- > 0;)
+                for (std::size_t dc = kernel[1]; dc-- > 0;) {
+                    const auto [output, element] = block(dr, dc);
+                    mark_equal(image + element, rows[dr].second - rows[dr].first, stride[0] * x[3],
+                               static_cast<std::ptrdiff_t>(columns[dc].second - columns[dc].first),
+                               static_cast<std::ptrdiff_t>(stride[1]), largest.data() + output,
+                               static_cast<Key>(dr * kernel[1] + dc), which.data() + output, y[3]);
+                }
+            std::size_t* best = indices->data() + p * outputs;
+            for (std::size_t i = 0; i < y[2]; ++i)
                 for (std::size_t j = 0; j < y[3]; ++j)
-                    *best++ = corner_row + element_offset[static_cast<std::size_t>(which[j])] + j * stride[1] -
-                              padding[0] * x[3] - padding[1];
-            }
+                    // The window's top-left corner, i·stride − padding and j·stride − padding, may lie in the padding.
+                    best[i * y[3] + j] = p * plane + i * stride[0] * x[3] + j * stride[1] +
+                                         element_offset[static_cast<std::size_t>(which[i * y[3] + j])] -
+                                         padding[0] * x[3] - padding[1];
+        }
     });
     return gather_at(input, indices, windows->output);
 }
