@@ -6,11 +6,14 @@ each in its own process, so that a slow spell of a shared machine hits all three
              plus shuffling and copying each batch's rows out of the training set, which every trainer does;
   xgrad:     build/bench/mlp_epoch, xg::fit;
   PyTorch:   bench/mlp_epoch.py, the same network, lr, batch and epochs.
-s/epoch is the best epoch over all repetitions. --memory instead measures the resident memory that training steps
+s/epoch is the best epoch over all repetitions. --cnn instead compares the book's SimpleConvNet (conv 30@5x5, ReLU,
+max-pool 2, 4320-100, ReLU, 100-10; Adam lr 0.001, batch 100): build/bench/conv_floor (its im2col GEMMs),
+build/bench/cnn_epoch and bench/cnn_epoch.py. --memory instead measures the resident memory that training steps
 of 784-1000-1000-10 at batch 1024 add, xgrad against PyTorch.
 
 After a release build with -Dbench=true, from the repository root:
   /usr/bin/python3 bench/compare.py [--repetitions 3] [--epochs 3] [--networks 784-50-10,...] [--threads 1,2]
+  /usr/bin/python3 bench/compare.py --cnn [--repetitions 3] [--epochs 3] [--threads 1,2]
   /usr/bin/python3 bench/compare.py --memory [--steps 20]
 """
 import argparse
@@ -97,26 +100,33 @@ class Result:
     torch_accuracy: list = field(default_factory=list)
 
 
-def measure(network, threads, args):
-    epochs = min(args.epochs, network.max_epochs or args.epochs)
-    training = network.flags() + ["--epochs", str(epochs), "--threads", str(threads), "--seed", "1",
-                                  "--data", args.data]
+def repeat(floor_command, xgrad_command, torch_command, threads, args):
+    """The best epochs and the accuracies of the three programs over args.repetitions runs, one after the other."""
     r = Result()
     for _ in range(args.repetitions):
-        for line in run([f"{args.build}/bench/gemm_floor", "--layers", network.layers, "--batch", str(network.batch),
-                         "--threads", str(threads), "--epochs", str(epochs)], threads):
+        for line in run(floor_command, threads):
             f = fields(line)
             if line.startswith("floor_with_rows "):
                 r.floor_with_rows = min(r.floor_with_rows, float(f["seconds"]))
             elif float(f["seconds"]) < r.floor:
                 r.floor, r.floor_mode = float(f["seconds"]), f["mode"]
-        lines = run([f"{args.build}/bench/mlp_epoch"] + training, threads)
+        lines = run(xgrad_command, threads)
         r.xgrad = min([r.xgrad] + epoch_seconds(lines))
         r.xgrad_accuracy.append(accuracy(lines))
-        lines = run([PYTHON, "bench/mlp_epoch.py"] + training, threads)
+        lines = run(torch_command, threads)
         r.torch = min([r.torch] + epoch_seconds(lines))
         r.torch_accuracy.append(accuracy(lines))
-    return epochs, r
+    return r
+
+
+def measure(network, threads, args):
+    epochs = min(args.epochs, network.max_epochs or args.epochs)
+    training = network.flags() + ["--epochs", str(epochs), "--threads", str(threads), "--seed", "1",
+                                  "--data", args.data]
+    floor = [f"{args.build}/bench/gemm_floor", "--layers", network.layers, "--batch", str(network.batch),
+             "--threads", str(threads), "--epochs", str(epochs)]
+    return epochs, repeat(floor, [f"{args.build}/bench/mlp_epoch"] + training,
+                          [PYTHON, "bench/mlp_epoch.py"] + training, threads, args)
 
 
 def accuracy_text(values):
@@ -149,6 +159,26 @@ def speed_tables(args):
           "epoch and copies each batch's rows from the 188 MB training set before its products.")
 
 
+def cnn_table(args):
+    print("\n### SimpleConvNet on MNIST, batch 100, Adam lr 0.001\n")
+    print("| threads | floor s/epoch | xgrad s/epoch | xgrad/floor | PyTorch s/epoch | PyTorch/xgrad "
+          "| xgrad test acc | PyTorch test acc |")
+    print("|---|---|---|---|---|---|---|---|")
+    for threads in args.threads:
+        training = ["--epochs", str(args.epochs), "--threads", str(threads), "--seed", "1", "--data", args.data]
+        floor = [f"{args.build}/bench/conv_floor", "--threads", str(threads), "--epochs", str(args.epochs)]
+        r = repeat(floor, [f"{args.build}/bench/cnn_epoch"] + training, [PYTHON, "bench/cnn_epoch.py"] + training,
+                   threads, args)
+        print(f"| {threads} | {r.floor:.3f} ({r.floor_mode}) | {r.xgrad:.3f} | {r.xgrad / r.floor:.2f} "
+              f"| {r.torch:.3f} | {r.torch / r.xgrad:.2f} | {accuracy_text(r.xgrad_accuracy)} "
+              f"| {accuracy_text(r.torch_accuracy)} |", flush=True)
+    loads_seen = [load for values in loads.values() for load in values]
+    print(f"\nBest epoch of {args.repetitions} repetitions of {args.epochs} epochs; test accuracy after the last "
+          "epoch. The floor is the epoch's matrix products alone (im2col left out), the convolution's shaped the "
+          "faster way: over the whole batch at once, or image by image as xgrad's conv2d does. 1-minute load "
+          f"average before the runs: {min(loads_seen):.2f}–{max(loads_seen):.2f}.")
+
+
 def memory_table(args):
     network = NETWORKS[-1]
     command = network.flags()[:4] + ["--batch", "1024", "--lr", str(network.lr), "--steps", str(args.steps),
@@ -174,6 +204,7 @@ def main():
     parser.add_argument("--networks", type=lambda s: s.split(","), default=[],
                         help="a subset, by name: " + ",".join(n.name for n in NETWORKS))
     parser.add_argument("--threads", type=lambda s: [int(t) for t in s.split(",")], default=[1, 2])
+    parser.add_argument("--cnn", action="store_true", help="the SimpleConvNet instead of the MLPs")
     parser.add_argument("--memory", action="store_true", help="measure peak resident memory instead of speed")
     parser.add_argument("--steps", type=int, default=20, help="training steps of --memory")
     parser.add_argument("--build", default="build", help="the build directory (release, -Dbench=true)")
@@ -184,6 +215,8 @@ def main():
         parser.error(f"unknown network {', '.join(sorted(unknown))}")
     if args.memory:
         memory_table(args)
+    elif args.cnn:
+        cnn_table(args)
     else:
         speed_tables(args)
 

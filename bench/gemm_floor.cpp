@@ -11,12 +11,12 @@
 // sequence single-threaded on its share of the batch (data parallelism; summing the threads' dW is left out).
 // floor_with_rows: the same, plus what no trainer can skip: drawing a fresh order of the 60000 rows each epoch and
 // copying each batch's rows, scattered over the 188 MB training set, into the first layer's input before its step.
-#include "layers_flag.hpp"
+#include "epochs.hpp"
+#include "flags.hpp"
 
 #include <cblas.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -24,7 +24,6 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -76,10 +75,6 @@ void train_step_products(const std::vector<int>& dims, int rows, const std::vect
     }
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // The best of `epochs` epochs; each worker takes an equal share of every batch (the first ones one row more). With
 // a training set, each step first copies its rows, in an order drawn afresh each epoch, into the input.
 double best_epoch(const Options& o, const std::vector<std::vector<float>>& weights, int workers,
@@ -104,42 +99,27 @@ double best_epoch(const Options& o, const std::vector<std::vector<float>>& weigh
             train_step_products(o.layers, rows[worker], weights, w);
         }
     };
-    double best = 1e300;
-    for (int epoch = 0; epoch < o.epochs; ++epoch) {
-        const auto start = std::chrono::steady_clock::now();
+    return best_epoch_seconds(o.epochs, workers, run, [&] {
         if (training_set) {
             std::iota(order.begin(), order.end(), 0);
             std::shuffle(order.begin(), order.end(), generator);
         }
-        if (workers == 1) {
-            run(0);
-        } else {
-            std::vector<std::jthread> pool;
-            for (int worker = 0; worker < workers; ++worker) pool.emplace_back(run, worker);
-        }
-        best = std::min(best, seconds_since(start));
-    }
-    return best;
+    });
 }
 
 Options parse(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (i + 1 == argc) throw std::invalid_argument(flag + " needs a value");
-        const std::string value = argv[++i];
-        if (flag == "--layers") {
-            const std::vector<std::size_t> sizes = parse_layers(value);
-            o.layers.assign(sizes.begin(), sizes.end());  // ints, as cblas takes them
-        } else if (flag == "--batch")
-            o.batch = std::stoi(value);
-        else if (flag == "--threads")
-            o.threads = std::stoi(value);
-        else if (flag == "--epochs")
-            o.epochs = std::stoi(value);
-        else
-            throw std::invalid_argument("unknown flag " + flag + " (--layers, --batch, --threads, --epochs)");
+    Flags flags(argc, argv);
+    std::string layers;
+    flags.read("--layers", layers);
+    if (!layers.empty()) {
+        const std::vector<std::size_t> sizes = parse_layers(layers);
+        o.layers.assign(sizes.begin(), sizes.end());  // ints, as cblas takes them
     }
+    flags.read("--batch", o.batch);
+    flags.read("--threads", o.threads);
+    flags.read("--epochs", o.epochs);
+    flags.finish();
     if (o.batch < o.threads || o.threads < 1 || o.epochs < 1)
         throw std::invalid_argument("need 1 <= threads <= batch and epochs >= 1");
     return o;

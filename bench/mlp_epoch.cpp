@@ -7,7 +7,7 @@
 // --activation sigmoid-tanh is the 784-64-16-10 network of the seeds: Sigmoid after the first hidden layer, Tanh
 // after the second. --steps K instead trains K steps and prints the resident memory they add:
 //   memory baseline_kib=... peak_kib=... increase_kib=...
-#include "layers_flag.hpp"
+#include "flags.hpp"
 
 #include <xgrad/xgrad.hpp>
 
@@ -41,33 +41,19 @@ struct Options {
 
 Options parse(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (i + 1 == argc) throw std::invalid_argument(flag + " needs a value");
-        const std::string value = argv[++i];
-        if (flag == "--layers")
-            o.layers = parse_layers(value);
-        else if (flag == "--activation")
-            o.activation = value;
-        else if (flag == "--batch")
-            o.batch = std::stoul(value);
-        else if (flag == "--lr")
-            o.lr = std::stod(value);
-        else if (flag == "--epochs")
-            o.epochs = std::stoul(value);
-        else if (flag == "--steps")
-            o.steps = std::stoul(value);
-        else if (flag == "--threads")
-            o.threads = std::stoi(value);
-        else if (flag == "--seed")
-            o.seed = std::stoull(value);
-        else if (flag == "--data")
-            o.data = value;
-        else
-            throw std::invalid_argument("unknown flag " + flag +
-                                        " (--layers, --activation, --batch, --lr, --epochs, --steps, --threads, "
-                                        "--seed, --data)");
-    }
+    Flags flags(argc, argv);
+    std::string layers;
+    flags.read("--layers", layers);
+    if (!layers.empty()) o.layers = parse_layers(layers);
+    flags.read("--activation", o.activation);
+    flags.read("--batch", o.batch);
+    flags.read("--lr", o.lr);
+    flags.read("--epochs", o.epochs);
+    flags.read("--steps", o.steps);
+    flags.read("--threads", o.threads);
+    flags.read("--seed", o.seed);
+    flags.read("--data", o.data);
+    flags.finish();
     if (o.activation != "relu" && o.activation != "sigmoid-tanh")
         throw std::invalid_argument("--activation is relu or sigmoid-tanh");
     if (o.activation == "sigmoid-tanh" && o.layers.size() != 4)

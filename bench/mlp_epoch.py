@@ -60,6 +60,16 @@ def test_accuracy(model, inputs, labels):
                    for i in range(0, len(inputs), 1000)) / len(inputs)
 
 
+def add_training_arguments(parser, lr):
+    """The flags mlp_epoch.cpp and cnn_epoch.cpp share with their PyTorch twins."""
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", default=os.path.expanduser("~/.cache/xgrad/mnist"))
+
+
 def resident_kib():
     with open("/proc/self/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -69,13 +79,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--layers", default="784,50,10")
     parser.add_argument("--activation", choices=["relu", "sigmoid-tanh"], default="relu")
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=0, help="train this many steps and print the memory they add")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data", default=os.path.expanduser("~/.cache/xgrad/mnist"))
+    add_training_arguments(parser, lr=0.1)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
