@@ -125,6 +125,12 @@ struct DataLoaderOptions {
     /// Skips the last batch when it would be smaller than batch_size.
     bool drop_last = false;
     std::uint64_t seed = 0;
+    /// For data-parallel training, one process's share of every epoch, as PyTorch's DistributedSampler(num_replicas =
+    /// shards, rank = shard) serves it: every process draws the same order (give each the same seed), repeats its
+    /// first rows until `shards` divides it, and takes every shards-th row from row `shard`. Each share then has
+    /// ⌈N / shards⌉ rows, in batches of batch_size. The defaults serve the whole set.
+    std::size_t shards = 1;
+    std::size_t shard = 0;
 };
 
 /// Serves a dataset in mini-batches; each pass (each begin()) is one epoch with a fresh order from its own
@@ -156,6 +162,8 @@ public:
     Iterator end() { return Iterator(this, size()); }
     /// Batches per epoch.
     std::size_t size() const;
+    /// Rows per epoch: the dataset's, or its share's with shards.
+    std::size_t rows() const { return order_.size(); }
     const Dataset& dataset() const { return data_; }
     const DataLoaderOptions& options() const { return options_; }
 

@@ -5,26 +5,53 @@
 #include "data/dataset.hpp"
 #include "support/thread_pool.hpp"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 namespace xg::data {
+
+namespace {
+
+// The rows of `order` that this loader serves, into `share`: all of them, or with shards, `order` repeated from its
+// start until `shards` divides its length, then every shards-th row from row `shard` (DistributedSampler's padding).
+void take_share(std::vector<std::size_t> order, const DataLoaderOptions& options, std::vector<std::size_t>& share) {
+    if (options.shards == 1 || order.empty()) {
+        share = std::move(order);
+        return;
+    }
+    share.resize((order.size() + options.shards - 1) / options.shards);
+    for (std::size_t k = 0; k < share.size(); ++k) share[k] = order[(k * options.shards + options.shard) % order.size()];
+}
+
+std::vector<std::size_t> file_order(std::size_t rows) {
+    std::vector<std::size_t> order(rows);
+    for (std::size_t i = 0; i < rows; ++i) order[i] = i;
+    return order;
+}
+
+}  // namespace
 
 DataLoader::DataLoader(const Dataset& data, DataLoaderOptions options)
     : data_(data), options_(options), generator_(options.seed) {
     if (options_.batch_size == 0) throw DataError("DataLoader: batch_size must be positive");
+    if (options_.shards == 0) throw DataError("DataLoader: shards must be at least 1");
+    if (options_.shard >= options_.shards)
+        throw DataError(fmt::format("DataLoader: shard {} is not below shards {} (shards count from 0)",
+                                    options_.shard, options_.shards));
     check_same_rows("DataLoader", data_);
-    order_.resize(data_.size());
-    for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    take_share(file_order(data_.size()), options_, order_);
 }
 
 std::size_t DataLoader::size() const {
-    const std::size_t n = data_.size(), b = options_.batch_size;
+    const std::size_t n = rows(), b = options_.batch_size;
     return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
 DataLoader::Iterator DataLoader::begin() {
-    if (options_.shuffle) order_ = permutation(data_.size(), generator_);
+    if (options_.shuffle) take_share(permutation(data_.size(), generator_), options_, order_);
     if (size() > 0) gather(0);
     return Iterator(this, 0);
 }
@@ -36,7 +63,7 @@ DataLoader::Iterator& DataLoader::Iterator::operator++() {
 
 void DataLoader::gather(std::size_t batch_index) {
     const std::size_t first = batch_index * options_.batch_size;
-    const std::size_t rows = std::min(options_.batch_size, data_.size() - first);
+    const std::size_t rows = std::min(options_.batch_size, order_.size() - first);
     const std::size_t* indices = order_.data() + first;
     float* inputs = reuse_or_allocate(batch_.inputs, with_rows(data_.inputs.shape(), rows));
     // Shuffled rows are scattered over the whole set, so a copy waits on memory row by row; threads that each copy a

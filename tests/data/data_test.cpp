@@ -397,6 +397,58 @@ TEST_CASE("DataLoader: every row once per epoch, a new order each epoch, reprodu
     CHECK(message_of([&] { data::DataLoader(d, {.batch_size = 0}); }) == "DataLoader: batch_size must be positive");
 }
 
+// The rows one epoch of `loader` serves, in order.
+std::vector<std::size_t> epoch_rows(data::DataLoader& loader) {
+    std::vector<std::size_t> rows;
+    for (const data::Batch& batch : loader)
+        for (std::size_t r : rows_of(batch)) rows.push_back(r);
+    return rows;
+}
+
+TEST_CASE("DataLoader shards: PyTorch's DistributedSampler shares, the same order on every shard, padding repeats") {
+    const data::Dataset d = numbered(10);
+    // torch.utils.data.distributed.DistributedSampler(range(10), num_replicas=3, rank=r, shuffle=False)
+    const std::vector<std::vector<std::size_t>> torch_shares = {{0, 3, 6, 9}, {1, 4, 7, 0}, {2, 5, 8, 1}};
+    for (std::size_t shard = 0; shard < 3; ++shard) {
+        data::DataLoader share(d, {.batch_size = 3, .shuffle = false, .shards = 3, .shard = shard});
+        CHECK(share.rows() == 4);
+        CHECK(share.size() == 2);
+        CHECK(epoch_rows(share) == torch_shares[shard]);
+    }
+    // Fewer rows than shards: DistributedSampler(range(2), num_replicas=5) gives [0], [1], [0], [1], [0].
+    const data::Dataset two = numbered(2);
+    for (std::size_t shard = 0; shard < 5; ++shard) {
+        data::DataLoader share(two, {.batch_size = 4, .shuffle = false, .shards = 5, .shard = shard});
+        CHECK(epoch_rows(share) == std::vector<std::size_t>{shard % 2});
+    }
+
+    // Shuffled: the shares of one seed interleave back into one permutation of the rows, padded with its start, and
+    // the next epoch draws a new one.
+    std::vector<data::DataLoader> shares;
+    for (std::size_t shard = 0; shard < 3; ++shard)
+        shares.emplace_back(d, data::DataLoaderOptions{.batch_size = 2, .seed = 7, .shards = 3, .shard = shard});
+    std::vector<std::size_t> previous;
+    for (int epoch = 0; epoch < 2; ++epoch) {
+        std::vector<std::vector<std::size_t>> served;
+        for (data::DataLoader& share : shares) served.push_back(epoch_rows(share));
+        std::vector<std::size_t> order;
+        for (std::size_t k = 0; k < 4; ++k)
+            for (std::size_t shard = 0; shard < 3; ++shard) order.push_back(served[shard][k]);
+        CHECK(std::set<std::size_t>(order.begin(), order.begin() + 10).size() == 10);
+        CHECK(order[10] == order[0]);
+        CHECK(order[11] == order[1]);
+        CHECK(order != previous);
+        previous = order;
+    }
+    data::DataLoader whole(d, {.batch_size = 2, .seed = 7});
+    CHECK(std::vector<std::size_t>(previous.begin(), previous.begin() + 10) != epoch_rows(whole));  // epoch 1 vs 2
+    CHECK(epoch_rows(whole) == std::vector<std::size_t>(previous.begin(), previous.begin() + 10));  // the same draws
+
+    CHECK(message_of([&] { data::DataLoader(d, {.shards = 0}); }) == "DataLoader: shards must be at least 1");
+    CHECK(message_of([&] { data::DataLoader(d, {.shards = 2, .shard = 2}); }) ==
+          "DataLoader: shard 2 is not below shards 2 (shards count from 0)");
+}
+
 TEST_CASE("DataLoader reuses its batch arrays unless someone still holds one") {
     const data::Dataset d = numbered(12);
     data::DataLoader loader(d, {.batch_size = 4, .shuffle = false});
