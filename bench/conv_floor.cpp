@@ -57,7 +57,8 @@ struct Workspace {
         hidden_grad, hidden_weight_grad, logits, logits_grad, output_weight_grad;
 
     explicit Workspace(int r)
-        : rows(r), columns(buffer(std::size_t(patch) * positions * r)), conv_out(buffer(std::size_t(filters) * positions * r)),
+        : rows(r), columns(buffer(std::size_t(patch) * positions * r)),
+          conv_out(buffer(std::size_t(filters) * positions * r)),
           conv_grad(buffer(std::size_t(filters) * positions * r)), conv_weight_grad(buffer(filters * patch)),
           pooled_in(buffer(std::size_t(pooled) * r)), pooled_grad(buffer(std::size_t(pooled) * r)),
           hidden_out(buffer(std::size_t(hidden) * r)), hidden_grad(buffer(std::size_t(hidden) * r)),

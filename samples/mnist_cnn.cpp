@@ -46,7 +46,8 @@ int run(int argc, char** argv) {
     app.add_option("--model", architecture, "simple: the book's SimpleConvNet; lenet5: LeNet-5")
         ->check(CLI::IsMember({"simple", "lenet5"}))
         ->capture_default_str();
-    app.add_option("--schedule", schedule, "constant: the book's rate throughout; cosine: annealed to 0 (CosineAnnealingLR)")
+    app.add_option("--schedule", schedule,
+                   "constant: the book's rate throughout; cosine: annealed to 0 (CosineAnnealingLR)")
         ->check(CLI::IsMember({"constant", "cosine"}))
         ->capture_default_str();
     app.add_option("--train-images", train_images,

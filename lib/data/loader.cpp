@@ -23,7 +23,8 @@ void take_share(std::vector<std::size_t> order, const DataLoaderOptions& options
         return;
     }
     share.resize((order.size() + options.shards - 1) / options.shards);
-    for (std::size_t k = 0; k < share.size(); ++k) share[k] = order[(k * options.shards + options.shard) % order.size()];
+    for (std::size_t k = 0; k < share.size(); ++k)
+        share[k] = order[(k * options.shards + options.shard) % order.size()];
 }
 
 std::vector<std::size_t> file_order(std::size_t rows) {

@@ -64,26 +64,19 @@ Geometry geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOp
 template <class F>
 void for_each_patch_run(const Geometry& g, F&& f) {
     const auto& o = g.options;
-    const auto stride_w = static_cast<std::ptrdiff_t>(o.stride[1]);
     for (std::size_t c = 0; c < g.group_in(); ++c)
         for (std::size_t i = 0; i < g.kh; ++i)
             for (std::size_t j = 0; j < g.kw; ++j) {
                 const std::size_t row = (c * g.kh + i) * g.kw + j;
-                // Output column ox reads input column ox·stride + shift; the run is the ox where that is in [0, w).
-                const auto shift = static_cast<std::ptrdiff_t>(j * o.dilation[1]) -
-                                   static_cast<std::ptrdiff_t>(o.padding[1]);
-                const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(g.w) - 1 - shift;
-                if (last < 0) continue;
-                const std::size_t first = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + stride_w - 1) / stride_w);
-                const std::size_t end = std::min(g.out_w, static_cast<std::size_t>(last / stride_w) + 1);
-                if (first >= end) continue;
+                // Output column ox reads input column ox·stride + j·dilation − padding: the run is the ox inside.
+                const auto [first, end] = outputs_inside(j * o.dilation[1], g.w, g.out_w, o.stride[1], o.padding[1]);
+                if (first == end) continue;
+                const std::size_t column = first * o.stride[1] + j * o.dilation[1] - o.padding[1];
                 for (std::size_t oy = 0; oy < g.out_h; ++oy) {
                     // The padded coordinate less the padding; unsigned wrap-around makes negatives large.
                     const std::size_t y = oy * o.stride[0] + i * o.dilation[0] - o.padding[0];
                     if (y >= g.h) continue;
-                    f(row * g.positions() + oy * g.out_w + first,
-                      (c * g.h + y) * g.w + static_cast<std::size_t>(static_cast<std::ptrdiff_t>(first) * stride_w + shift),
-                      end - first);
+                    f(row * g.positions() + oy * g.out_w + first, (c * g.h + y) * g.w + column, end - first);
                 }
             }
 }

@@ -9,6 +9,7 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include <algorithm>
 #include <utility>
 
 namespace xg {
@@ -101,6 +102,18 @@ xt::xarray<T> sum_along(const xt::xarray<T>& a, std::size_t axis, bool keepdims)
         }
     }
     return r;
+}
+
+/// Along one axis of a window op (convolution, pooling), the outputs [first, end) whose input `i·stride + offset −
+/// padding` lies inside an input of `size`: `offset` is the window element's, 0 … (kernel − 1)·dilation.
+inline std::pair<std::size_t, std::size_t> outputs_inside(std::size_t offset, std::size_t size, std::size_t outputs,
+                                                          std::size_t stride, std::size_t padding) {
+    const auto shift = static_cast<std::ptrdiff_t>(offset) - static_cast<std::ptrdiff_t>(padding);
+    const auto s = static_cast<std::ptrdiff_t>(stride);
+    const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(size) - 1 - shift;
+    const std::size_t first = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + s - 1) / s);
+    const std::size_t end = last < 0 ? 0 : std::min(outputs, static_cast<std::size_t>(last / s) + 1);
+    return {first, std::max(first, end)};
 }
 
 }  // namespace xg

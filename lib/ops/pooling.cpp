@@ -163,18 +163,6 @@ void mark_equal(const T* __restrict candidates, std::size_t rows, std::size_t ro
             which[j] = order_key(candidates[j * stride]) == largest[j] ? element : which[j];
 }
 
-// The outputs [first, end) along one axis whose window element `offset` (0 ≤ offset < kernel) lies inside an input
-// of `size`: output i reads input i·stride + offset − padding.
-std::pair<std::size_t, std::size_t> inside(std::size_t offset, std::size_t size, std::size_t outputs,
-                                           std::size_t stride, std::size_t padding) {
-    const auto shift = static_cast<std::ptrdiff_t>(offset) - static_cast<std::ptrdiff_t>(padding);
-    const auto s = static_cast<std::ptrdiff_t>(stride);
-    const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(size) - 1 - shift;
-    const std::size_t first = shift >= 0 ? 0 : static_cast<std::size_t>((-shift + s - 1) / s);
-    const std::size_t end = last < 0 ? 0 : std::min(outputs, static_cast<std::size_t>(last / s) + 1);
-    return {first, std::max(first, end)};
-}
-
 // For max pooling: each output element's input offset, the window's maximum.
 using Indices = std::shared_ptr<const std::vector<std::size_t>>;
 
@@ -222,8 +210,8 @@ Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding) {
         const T* in = values.data();
         // Window element (dr, dc) of the outputs in rows[dr] × columns[dc] lies inside the input.
         std::vector<std::pair<std::size_t, std::size_t>> rows(kernel[0]), columns(kernel[1]);
-        for (std::size_t dr = 0; dr < kernel[0]; ++dr) rows[dr] = inside(dr, x[2], y[2], stride[0], padding[0]);
-        for (std::size_t dc = 0; dc < kernel[1]; ++dc) columns[dc] = inside(dc, x[3], y[3], stride[1], padding[1]);
+        for (std::size_t dr = 0; dr < kernel[0]; ++dr) rows[dr] = outputs_inside(dr, x[2], y[2], stride[0], padding[0]);
+        for (std::size_t dc = 0; dc < kernel[1]; ++dc) columns[dc] = outputs_inside(dc, x[3], y[3], stride[1], padding[1]);
         // Element e = dr·kW + dc of a window lies at `element_offset[e]` from the window's top-left corner.
         std::vector<std::size_t> element_offset(kernel[0] * kernel[1]);
         for (std::size_t e = 0; e < element_offset.size(); ++e)
