@@ -16,12 +16,14 @@ export XGRAD_MNIST_DIR
 configure build --buildtype=release -Dtests=true -Dsamples=true -Dbench=true -Dplot=enabled
 # -O1 with debug info under buildtype "custom": a reused directory's `meson configure` applies --buildtype after
 # -Doptimization, so debugoptimized would turn it into -O2 and recompile everything.
+# xg::dist stays out of both sanitizer builds: Open MPI's own allocations and threads are what they would report.
 configure build-sanitize --buildtype=custom -Ddebug=true -Doptimization=1 -Db_sanitize=address,undefined \
-    -Db_lundef=false -Dxtensor_assert=true -Dtests=true -Dsamples=false -Dbench=false -Dplot=enabled
+    -Db_lundef=false -Dxtensor_assert=true -Dtests=true -Dsamples=false -Dbench=false -Dplot=enabled \
+    -Ddistributed=disabled
 # ThreadSanitizer over the suites that run threads: data parallelism (parallel), threads training at once (memory)
 # and fit (train).
 configure build-tsan --buildtype=custom -Ddebug=true -Doptimization=1 -Db_sanitize=thread \
-    -Dtests=true -Dsamples=false -Dbench=false -Dplot=disabled
+    -Dtests=true -Dsamples=false -Dbench=false -Dplot=disabled -Ddistributed=disabled
 threaded_suites=(parallel memory train)
 noplot_prefix=$PWD/build-noplot/prefix
 configure build-noplot --buildtype=release -Dplot=disabled -Dtests=false -Dsamples=false -Dbench=false \

@@ -3,7 +3,8 @@
 
 packages=(g++ meson ninja-build pkg-config cmake python3 libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev
           libfmt-dev doctest-dev libopenblas-dev libbenchmark-dev libzip-dev zlib1g-dev libplplot-dev
-          plplot-driver-cairo libcli11-dev dataset-fashion-mnist python3-numpy)
+          plplot-driver-cairo libcli11-dev dataset-fashion-mnist python3-numpy
+          libopenmpi-dev openmpi-bin)
 
 install_dependencies() {
     local missing=()
