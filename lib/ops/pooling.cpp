@@ -210,8 +210,10 @@ Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding) {
         const T* in = values.data();
         // Window element (dr, dc) of the outputs in rows[dr] × columns[dc] lies inside the input.
         std::vector<std::pair<std::size_t, std::size_t>> rows(kernel[0]), columns(kernel[1]);
-        for (std::size_t dr = 0; dr < kernel[0]; ++dr) rows[dr] = outputs_inside(dr, x[2], y[2], stride[0], padding[0]);
-        for (std::size_t dc = 0; dc < kernel[1]; ++dc) columns[dc] = outputs_inside(dc, x[3], y[3], stride[1], padding[1]);
+        for (std::size_t dr = 0; dr < kernel[0]; ++dr)
+            rows[dr] = outputs_inside(dr, x[2], y[2], stride[0], padding[0]);
+        for (std::size_t dc = 0; dc < kernel[1]; ++dc)
+            columns[dc] = outputs_inside(dc, x[3], y[3], stride[1], padding[1]);
         // Element e = dr·kW + dc of a window lies at `element_offset[e]` from the window's top-left corner.
         std::vector<std::size_t> element_offset(kernel[0] * kernel[1]);
         for (std::size_t e = 0; e < element_offset.size(); ++e)
@@ -221,16 +223,21 @@ Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding) {
         // first NaN wins over any number and stays, so NaN passes through as in PyTorch.
         const std::size_t plane = x[2] * x[3], outputs = y[2] * y[3];
         std::vector<Key> largest(outputs), which(outputs);
+        const auto empty = [&](std::size_t dr, std::size_t dc) {
+            return rows[dr].first == rows[dr].second || columns[dc].first == columns[dc].second;
+        };
         const auto block = [&](std::size_t dr, std::size_t dc) {
             // The first output of the block, and where its element (dr, dc) lies in the plane.
             const std::size_t i = rows[dr].first, j = columns[dc].first;
-            return std::pair{i * y[3] + j, (i * stride[0] + dr - padding[0]) * x[3] + j * stride[1] + dc - padding[1]};
+            return std::pair{i * y[3] + j,
+                             (i * stride[0] + dr - padding[0]) * x[3] + j * stride[1] + dc - padding[1]};
         };
         for (std::size_t p = 0; p < x[0] * x[1]; ++p) {
             const T* image = in + p * plane;
             std::fill(largest.begin(), largest.end(), std::numeric_limits<Key>::min());
             for (std::size_t dr = 0; dr < kernel[0]; ++dr)
                 for (std::size_t dc = 0; dc < kernel[1]; ++dc) {
+                    if (empty(dr, dc)) continue;  // an element that lies in the padding for every output
                     const auto [output, element] = block(dr, dc);
                     raise_to(image + element, rows[dr].second - rows[dr].first, stride[0] * x[3],
                              static_cast<std::ptrdiff_t>(columns[dc].second - columns[dc].first),
@@ -238,6 +245,7 @@ Var max_pool2d(const Var& input, Size2 kernel, Size2 stride, Size2 padding) {
                 }
             for (std::size_t dr = kernel[0]; dr-- > 0;)
                 for (std::size_t dc = kernel[1]; dc-- > 0;) {
+                    if (empty(dr, dc)) continue;
                     const auto [output, element] = block(dr, dc);
                     mark_equal(image + element, rows[dr].second - rows[dr].first, stride[0] * x[3],
                                static_cast<std::ptrdiff_t>(columns[dc].second - columns[dc].first),

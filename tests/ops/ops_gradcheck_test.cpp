@@ -368,6 +368,8 @@ const std::vector<PoolCase> pool_cases = {
     {{3, 2, 7, 5}, {2, 2}, {2, 2}, {0, 0}}, {{1, 1, 5, 6}, {3, 3}, {2, 2}, {1, 1}},
     {{3, 2, 7, 5}, {3, 2}, {1, 2}, {1, 0}}, {{1, 3, 7, 5}, {2, 3}, {3, 1}, {1, 1}},
     {{2, 1, 4, 4}, {4, 4}, {1, 1}, {2, 2}},
+    // One input row inside a 3-high window padded by 1: the window's bottom row lies in the padding for every output.
+    {{1, 2, 1, 3}, {3, 3}, {1, 1}, {1, 1}},
 };
 
 }  // namespace
