@@ -3,6 +3,8 @@
 #include <xgrad/init.hpp>
 #include <xgrad/nn.hpp>
 
+#include "support/checks.hpp"
+
 #include <fmt/core.h>
 
 #include <cmath>
@@ -31,17 +33,6 @@ std::string Linear::description() const {
 
 namespace {
 
-// The checks the pooling ops make on every forward, made once when the module is built and naming it.
-void check_pool(const char* module, const Size2& kernel_size, const Size2& stride, const Size2& padding) {
-    if (kernel_size[0] == 0 || kernel_size[1] == 0)
-        throw ShapeError(fmt::format("{}: kernel {} must be positive", module, to_string(kernel_size)));
-    if (stride[0] == 0 || stride[1] == 0)
-        throw ShapeError(fmt::format("{}: stride {} must be positive", module, to_string(stride)));
-    if (padding[0] > kernel_size[0] / 2 || padding[1] > kernel_size[1] / 2)
-        throw ShapeError(fmt::format("{}: padding {} must be at most half the kernel {}", module, to_string(padding),
-                                     to_string(kernel_size)));
-}
-
 // "MaxPool2d(kernel=(2, 2), stride=(2, 2))": padding only when there is some, as Conv2d's description does.
 std::string pool_description(const char* module, const Size2& kernel_size, const Size2& stride, const Size2& padding) {
     return fmt::format("{}(kernel={}, stride={}{})", module, to_string(kernel_size), to_string(stride),
@@ -58,10 +49,7 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel_s
                                      in_channels, out_channels));
     if (kernel_size[0] == 0 || kernel_size[1] == 0)
         throw ShapeError(fmt::format("Conv2d: kernel {} must be positive", to_string(kernel_size)));
-    if (options.stride[0] == 0 || options.stride[1] == 0)
-        throw ShapeError(fmt::format("Conv2d: stride {} must be positive", to_string(options.stride)));
-    if (options.dilation[0] == 0 || options.dilation[1] == 0)
-        throw ShapeError(fmt::format("Conv2d: dilation {} must be positive", to_string(options.dilation)));
+    require_stride_and_dilation("Conv2d", options);
     if (options.groups == 0 || in_channels % options.groups != 0 || out_channels % options.groups != 0)
         throw ShapeError(fmt::format("Conv2d: in_channels {} and out_channels {} must be divisible by groups {}",
                                      in_channels, out_channels, options.groups));
@@ -86,7 +74,7 @@ std::string Conv2d::description() const {
 
 MaxPool2d::MaxPool2d(Size2 kernel_size, Size2 stride, Size2 padding)
     : kernel_size_(kernel_size), stride_(stride), padding_(padding) {
-    check_pool("MaxPool2d", kernel_size, stride, padding);
+    require_pool_settings("MaxPool2d", kernel_size, stride, padding);
 }
 
 std::string MaxPool2d::description() const {
@@ -95,7 +83,7 @@ std::string MaxPool2d::description() const {
 
 AvgPool2d::AvgPool2d(Size2 kernel_size, Size2 stride, Size2 padding)
     : kernel_size_(kernel_size), stride_(stride), padding_(padding) {
-    check_pool("AvgPool2d", kernel_size, stride, padding);
+    require_pool_settings("AvgPool2d", kernel_size, stride, padding);
 }
 
 std::string AvgPool2d::description() const {

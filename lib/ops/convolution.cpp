@@ -36,10 +36,7 @@ Geometry geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOp
         throw ShapeError(fmt::format("{}: weight must be 4-D (C_out, C_in / groups, kH, kW), got {}", op,
                                      to_string(w)));
     if (o.groups == 0) throw ShapeError(fmt::format("{}: groups must be at least 1", op));
-    if (o.stride[0] == 0 || o.stride[1] == 0)
-        throw ShapeError(fmt::format("{}: stride {} must be positive", op, to_string(o.stride)));
-    if (o.dilation[0] == 0 || o.dilation[1] == 0)
-        throw ShapeError(fmt::format("{}: dilation {} must be positive", op, to_string(o.dilation)));
+    require_stride_and_dilation(op, o);
     if (x[1] != w[1] * o.groups)
         throw ShapeError(fmt::format("{}: input {} has {} channels but weight {} expects {} × groups {}", op,
                                      to_string(x), x[1], to_string(w), w[1], o.groups));

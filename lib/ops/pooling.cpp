@@ -39,13 +39,7 @@ std::shared_ptr<const Windows> kernel_windows(const char* op, const char* backwa
                                               Size2 stride, Size2 padding) {
     require_4d(op, input);
     const Shape& x = input.shape();
-    if (kernel[0] == 0 || kernel[1] == 0)
-        throw ShapeError(fmt::format("{}: kernel {} must be positive", op, to_string(kernel)));
-    if (stride[0] == 0 || stride[1] == 0)
-        throw ShapeError(fmt::format("{}: stride {} must be positive", op, to_string(stride)));
-    if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2)
-        throw ShapeError(
-            fmt::format("{}: padding {} must be at most half the kernel {}", op, to_string(padding), to_string(kernel)));
+    require_pool_settings(op, kernel, stride, padding);
     const Size2 padded{x[2] + 2 * padding[0], x[3] + 2 * padding[1]};
     if (kernel[0] > padded[0] || kernel[1] > padded[1])
         throw ShapeError(fmt::format("{}: kernel {} is larger than the padded input {} of {}", op, to_string(kernel),

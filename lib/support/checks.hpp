@@ -2,6 +2,7 @@
 // Argument checks that every layer of the library makes, written once so that a mistake reads the same wherever
 // it is made.
 #include <xgrad/errors.hpp>
+#include <xgrad/ops.hpp>
 #include <xgrad/var.hpp>
 
 #include <fmt/core.h>
@@ -37,5 +38,13 @@ inline void require_uniform_range(const char* op, double low, double high) {
     if (!std::isfinite(low) || !std::isfinite(high) || low > high)
         throw Error(fmt::format("{}: the range [{}, {}) must be finite with low <= high", op, low, high));
 }
+
+/// Throws ShapeError("<who>: kernel (0, 2) must be positive"), likewise for the stride, or "<who>: padding (2, 0)
+/// must be at most half the kernel (3, 3)": max_pool2d and avg_pool2d on every call, their modules when made.
+void require_pool_settings(const char* who, const Size2& kernel, const Size2& stride, const Size2& padding);
+
+/// Throws ShapeError("<who>: stride (0, 1) must be positive"), likewise for the dilation: conv2d on every call,
+/// nn::Conv2d when made.
+void require_stride_and_dilation(const char* who, const Conv2dOptions& options);
 
 }  // namespace xg
