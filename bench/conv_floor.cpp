@@ -11,12 +11,10 @@
 //   floor mode=split-batch,whole-batch threads=2 seconds=1.1000    (threads > 1 only)
 //   floor mode=openblas,per-image threads=2 seconds=1.2000
 //   ...
-// openblas: one sequence, OpenBLAS using the threads inside each product. split-batch: each thread runs the
-// sequence single-threaded on its share of the batch (data parallelism; summing the threads' dW is left out).
-// whole-batch: each convolution product spans the batch's images (the fewest, largest GEMMs); per-image: one
-// product per image, as cnn_epoch's conv2d makes them.
-#include "epochs.hpp"
-#include "flags.hpp"
+// openblas and split-batch are the two ways of using the threads (print_floors in floor.hpp). whole-batch: each
+// convolution product spans the batch's images (the fewest, largest GEMMs); per-image: one product per image, as
+// cnn_epoch's conv2d makes them.
+#include "floor.hpp"
 
 #include <cblas.h>
 
@@ -31,19 +29,6 @@ namespace {
 constexpr int train_rows = 60000;
 constexpr int filters = 30, patch = 25, positions = 24 * 24, pooled = filters * 12 * 12, hidden = 100,
               classes = 10;
-
-struct Options {
-    int batch = 100;
-    int threads = 1;
-    int epochs = 3;
-};
-
-// Small values, no zeros or denormals to speed anything up (as gemm_floor.cpp).
-std::vector<float> buffer(std::size_t n) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(i % 7) * 0.01f;
-    return v;
-}
 
 struct Weights {
     std::vector<float> conv = buffer(filters * patch), hidden_layer = buffer(std::size_t{pooled} * hidden),
@@ -106,9 +91,9 @@ void train_step_products(const Weights& w, Workspace& s, bool per_image) {
     convolution_weight_gradient(s, per_image);
 }
 
-double best_epoch(const Options& o, const Weights& weights, int workers, bool per_image) {
+double best_epoch(const FloorOptions& o, const Weights& weights, int workers, bool per_image) {
     std::vector<Workspace> workspaces;
-    for (int i = 0; i < workers; ++i) workspaces.emplace_back(o.batch / workers + (i < o.batch % workers));
+    for (int rows : worker_rows(o.batch, workers)) workspaces.emplace_back(rows);
     const int steps = train_rows / o.batch;
     const auto run = [&](int worker) {
         for (int s = 0; s < steps; ++s) train_step_products(weights, workspaces[worker], per_image);
@@ -116,34 +101,23 @@ double best_epoch(const Options& o, const Weights& weights, int workers, bool pe
     return best_epoch_seconds(o.epochs, workers, run, [] {});
 }
 
-Options parse(int argc, char** argv) {
-    Options o;
+FloorOptions parse(int argc, char** argv) {
+    FloorOptions o;
     Flags flags(argc, argv);
-    flags.read("--batch", o.batch);
-    flags.read("--threads", o.threads);
-    flags.read("--epochs", o.epochs);
+    o.read(flags);
     flags.finish();
-    if (o.batch < o.threads || o.threads < 1 || o.epochs < 1)
-        throw std::invalid_argument("need 1 <= threads <= batch and epochs >= 1");
+    o.check();
     return o;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
-    const Options o = parse(argc, argv);
+    const FloorOptions o = parse(argc, argv);
     const Weights weights;
-    for (const bool per_image : {false, true}) {
-        const char* products = per_image ? "per-image" : "whole-batch";
-        openblas_set_num_threads(o.threads);
-        std::printf("floor mode=openblas,%s threads=%d seconds=%.4f\n", products, o.threads,
-                    best_epoch(o, weights, 1, per_image));
-        if (o.threads > 1) {
-            openblas_set_num_threads(1);
-            std::printf("floor mode=split-batch,%s threads=%d seconds=%.4f\n", products, o.threads,
-                        best_epoch(o, weights, o.threads, per_image));
-        }
-    }
+    for (const bool per_image : {false, true})
+        print_floors("floor", per_image ? ",per-image" : ",whole-batch", o.threads,
+                     [&](int workers) { return best_epoch(o, weights, workers, per_image); });
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "conv_floor: %s\n", e.what());

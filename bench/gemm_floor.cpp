@@ -7,12 +7,10 @@
 //   floor mode=openblas threads=2 seconds=0.1234
 //   floor mode=split-batch threads=2 seconds=0.1100    (threads > 1 only)
 //   floor_with_rows mode=openblas threads=2 seconds=0.1456
-// openblas: one sequence, OpenBLAS using the threads inside each product. split-batch: each thread runs the
-// sequence single-threaded on its share of the batch (data parallelism; summing the threads' dW is left out).
-// floor_with_rows: the same, plus what no trainer can skip: drawing a fresh order of the 60000 rows each epoch and
-// copying each batch's rows, scattered over the 188 MB training set, into the first layer's input before its step.
-#include "epochs.hpp"
-#include "flags.hpp"
+// openblas and split-batch are the two ways of using the threads (print_floors in floor.hpp). floor_with_rows: the
+// same, plus what no trainer can skip: drawing a fresh order of the 60000 rows each epoch and copying each batch's
+// rows, scattered over the 188 MB training set, into the first layer's input before its step.
+#include "floor.hpp"
 
 #include <cblas.h>
 
@@ -30,19 +28,9 @@ namespace {
 
 constexpr int train_rows = 60000;
 
-struct Options {
+struct Options : FloorOptions {
     std::vector<int> layers = {784, 50, 10};
-    int batch = 100;
-    int threads = 1;
-    int epochs = 3;
 };
-
-// Filled as gemm_bound.c fills its buffers: small values, no zeros or denormals to speed anything up.
-std::vector<float> buffer(std::size_t n) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(i % 7) * 0.01f;
-    return v;
-}
 
 // One worker's arrays for `rows` rows of a batch; the weights are shared, read only.
 struct Workspace {
@@ -79,8 +67,8 @@ void train_step_products(const std::vector<int>& dims, int rows, const std::vect
 // a training set, each step first copies its rows, in an order drawn afresh each epoch, into the input.
 double best_epoch(const Options& o, const std::vector<std::vector<float>>& weights, int workers,
                   const std::vector<float>* training_set = nullptr) {
-    std::vector<int> rows(workers, o.batch / workers), first_row(workers, 0);
-    for (int i = 0; i < o.batch % workers; ++i) ++rows[i];
+    const std::vector<int> rows = worker_rows(o.batch, workers);
+    std::vector<int> first_row(workers, 0);
     for (int i = 1; i < workers; ++i) first_row[i] = first_row[i - 1] + rows[i - 1];
     std::vector<Workspace> workspaces;
     for (int r : rows) workspaces.emplace_back(o.layers, r);
@@ -116,12 +104,9 @@ Options parse(int argc, char** argv) {
         const std::vector<std::size_t> sizes = parse_layers(layers);
         o.layers.assign(sizes.begin(), sizes.end());  // ints, as cblas takes them
     }
-    flags.read("--batch", o.batch);
-    flags.read("--threads", o.threads);
-    flags.read("--epochs", o.epochs);
+    o.read(flags);
     flags.finish();
-    if (o.batch < o.threads || o.threads < 1 || o.epochs < 1)
-        throw std::invalid_argument("need 1 <= threads <= batch and epochs >= 1");
+    o.check();
     return o;
 }
 
@@ -134,16 +119,9 @@ int main(int argc, char** argv) try {
         weights.push_back(buffer(static_cast<std::size_t>(o.layers[l]) * o.layers[l + 1]));
 
     const std::vector<float> training_set = buffer(static_cast<std::size_t>(train_rows) * o.layers[0]);
-    for (const std::vector<float>* rows : {static_cast<const std::vector<float>*>(nullptr), &training_set}) {
-        const char* name = rows ? "floor_with_rows" : "floor";
-        openblas_set_num_threads(o.threads);
-        std::printf("%s mode=openblas threads=%d seconds=%.4f\n", name, o.threads, best_epoch(o, weights, 1, rows));
-        if (o.threads > 1) {
-            openblas_set_num_threads(1);
-            std::printf("%s mode=split-batch threads=%d seconds=%.4f\n", name, o.threads,
-                        best_epoch(o, weights, o.threads, rows));
-        }
-    }
+    for (const std::vector<float>* rows : {static_cast<const std::vector<float>*>(nullptr), &training_set})
+        print_floors(rows ? "floor_with_rows" : "floor", "", o.threads,
+                     [&](int workers) { return best_epoch(o, weights, workers, rows); });
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "gemm_floor: %s\n", e.what());

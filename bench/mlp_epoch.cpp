@@ -7,7 +7,7 @@
 // --activation sigmoid-tanh is the 784-64-16-10 network of the seeds: Sigmoid after the first hidden layer, Tanh
 // after the second. --steps K instead trains K steps and prints the resident memory they add:
 //   memory baseline_kib=... peak_kib=... increase_kib=...
-#include "flags.hpp"
+#include "training.hpp"
 
 #include <xgrad/xgrad.hpp>
 
@@ -27,16 +27,12 @@ namespace {
 
 namespace nn = xg::nn;
 
-struct Options {
+struct Options : TrainingOptions {
+    Options() : TrainingOptions(0.1) {}
+
     std::vector<std::size_t> layers = {784, 50, 10};
     std::string activation = "relu";
-    std::size_t batch = 100;
-    double lr = 0.1;
-    std::size_t epochs = 3;
     std::size_t steps = 0;  // 0: train epochs; else measure the memory of this many steps
-    int threads = 1;
-    std::uint64_t seed = 1;
-    std::string data = xg::data::cache_directory() + "/mnist";
 };
 
 Options parse(int argc, char** argv) {
@@ -46,13 +42,8 @@ Options parse(int argc, char** argv) {
     flags.read("--layers", layers);
     if (!layers.empty()) o.layers = parse_layers(layers);
     flags.read("--activation", o.activation);
-    flags.read("--batch", o.batch);
-    flags.read("--lr", o.lr);
-    flags.read("--epochs", o.epochs);
     flags.read("--steps", o.steps);
-    flags.read("--threads", o.threads);
-    flags.read("--seed", o.seed);
-    flags.read("--data", o.data);
+    o.read(flags);
     flags.finish();
     if (o.activation != "relu" && o.activation != "sigmoid-tanh")
         throw std::invalid_argument("--activation is relu or sigmoid-tanh");
@@ -108,13 +99,9 @@ int main(int argc, char** argv) try {
     nn::Sequential model = mlp(o, generator);
     xg::optim::SGD sgd(model.parameters(), {.lr = o.lr});
 
-    xg::FitOptions options;
-    options.loader = {.batch_size = o.batch, .shuffle = true, .seed = o.seed};
-    options.progress = xg::Progress::none;
-
     if (o.steps > 0) {
         // fit's training step, without its bookkeeping, on the first `steps` batches of its loader.
-        xg::data::DataLoader loader(mnist.train, options.loader);
+        xg::data::DataLoader loader(mnist.train, o.fit_options().loader);
         const long baseline = resident_kib();
         reset_peak_resident();
         std::size_t step = 0;
@@ -129,11 +116,7 @@ int main(int argc, char** argv) try {
         return 0;
     }
 
-    options.epochs = o.epochs;
-    const xg::History history = xg::fit(model, sgd, mnist.train, options);
-    for (const xg::EpochRecord& r : history.epochs)
-        std::printf("epoch=%zu seconds=%.4f train_loss=%.4f\n", r.epoch, r.seconds, r.train_loss);
-    std::printf("test_accuracy=%.4f\n", xg::evaluate(model, mnist.test).accuracy);
+    train_and_report(model, sgd, mnist, o);
 
     // The whole test set scored by evaluate (its default batches), against its forward matrix products alone: the
     // same products without recording, the first layer's on the test set's own rows (reading them from memory is part

@@ -70,6 +70,22 @@ def add_training_arguments(parser, lr):
     parser.add_argument("--data", default=os.path.expanduser("~/.cache/xgrad/mnist"))
 
 
+def threads_seed_and_mnist(args):
+    """Sets torch's threads and seed from the flags; MNIST's training and test sets, each (inputs, labels)."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    return load_mnist(args.data, "train"), load_mnist(args.data, "t10k")
+
+
+def train_and_report(model, optimizer, train, test, args):
+    """args.epochs epochs, a line each, then the test accuracy: the lines compare.py reads."""
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        loss = train_epoch(model, optimizer, *train, args.batch)
+        print(f"epoch={epoch} seconds={time.perf_counter() - start:.4f} train_loss={loss:.4f}", flush=True)
+    print(f"test_accuracy={test_accuracy(model, *test):.4f}")
+
+
 def resident_kib():
     with open("/proc/self/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -83,10 +99,7 @@ def main():
     add_training_arguments(parser, lr=0.1)
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    train_inputs, train_labels = load_mnist(args.data, "train")
-    test_inputs, test_labels = load_mnist(args.data, "t10k")
+    (train_inputs, train_labels), test = threads_seed_and_mnist(args)
     model = mlp([int(n) for n in args.layers.split(",")], args.activation)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
 
@@ -101,11 +114,7 @@ def main():
         print(f"memory baseline_kib={baseline} peak_kib={peak} increase_kib={peak - baseline}")
         return
 
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        loss = train_epoch(model, optimizer, train_inputs, train_labels, args.batch)
-        print(f"epoch={epoch} seconds={time.perf_counter() - start:.4f} train_loss={loss:.4f}", flush=True)
-    print(f"test_accuracy={test_accuracy(model, test_inputs, test_labels):.4f}")
+    train_and_report(model, optimizer, (train_inputs, train_labels), test, args)
 
 
 if __name__ == "__main__":
