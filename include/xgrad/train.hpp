@@ -6,6 +6,7 @@
 #include <xgrad/data.hpp>
 #include <xgrad/nn.hpp>
 #include <xgrad/optim.hpp>
+#include <xgrad/process_group.hpp>
 #include <xgrad/schedule.hpp>
 
 #include <cstddef>
@@ -114,6 +115,22 @@ struct FitOptions {
     /// When not empty: its header is written before training starts (a path that cannot be written fails at once),
     /// the whole history after every epoch (and when the run stops).
     std::string history_csv;
+    /// When not empty: after every whole epoch, the model, the optimizer, the scheduler (when set) and the number of
+    /// epochs finished are saved there (an .npz that xg::load also reads), replacing the previous epoch's.
+    std::string checkpoint;
+    /// When not empty: a checkpoint written by fit, loaded into the model, the optimizer and the scheduler before
+    /// training; the run goes on from the epoch after the one saved, with that epoch's order of batches, up to
+    /// `epochs` in all. The history holds the epochs this run trains.
+    std::string resume_from;
+    /// Data-parallel training (not owned; xg::dist::Environment is one, on MPI). Every process of the group runs fit
+    /// with the same model, options and data: each trains on its share of every epoch (loader.shards and shard are
+    /// set from the group), all start from process 0's parameters and buffers, and each step uses the mean of their
+    /// gradients, so the processes take the steps of one process whose batches are the group's size times larger.
+    /// Losses and accuracies are measured over the group; buffers (BatchNorm's running statistics) are process 0's,
+    /// sent to the others after each epoch; only process 0 displays progress and writes the history and checkpoint.
+    /// A callback's BatchEnd::loss is the whole group's batch loss, and an on_epoch_end that returns false on any
+    /// process stops them all.
+    ProcessGroup* process_group = nullptr;
     std::function<void(const BatchEnd&)> on_batch_end;
     /// Called after every epoch; returning false stops the run.
     std::function<bool(const EpochRecord&)> on_epoch_end;

@@ -16,6 +16,7 @@
 #include <xgrad/ops.hpp>
 #include <xgrad/optim.hpp>
 #include <xgrad/primitive.hpp>
+#include <xgrad/process_group.hpp>
 #include <xgrad/random.hpp>
 #include <xgrad/regularization.hpp>
 #include <xgrad/schedule.hpp>

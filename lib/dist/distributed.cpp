@@ -1,6 +1,7 @@
 // xg::dist on MPI: the process's MPI session, broadcast of values and bucketed averaging of gradients. Every call is
 // collective: each process makes the same calls with tensors of the same shapes, and a mismatch found on any
-// process is agreed on first (one small allreduce), so all of them throw instead of some waiting forever.
+// process is agreed on first (one small allreduce), so all of them throw instead of some waiting forever. A watchdog
+// thread ends a process that has waited in one call longer than the timeout.
 #include <xgrad/distributed.hpp>
 #include <xgrad/errors.hpp>
 
@@ -9,12 +10,95 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace xg::dist {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What the live Environment keeps for the calls. Only the MPI thread writes `traffic`; the watchdog reads the call in
+// progress and its start.
+struct Session {
+    EnvironmentOptions options;
+    int rank = 0, size = 1;
+    Traffic traffic;
+    std::atomic<const char*> waiting_in{nullptr};
+    std::atomic<Clock::rep> waiting_since{0};
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool ending = false;
+    std::thread watchdog;
+
+    void watch() {
+        const auto poll = std::clamp<std::chrono::milliseconds>(options.timeout / 10, std::chrono::milliseconds(10),
+                                                                std::chrono::seconds(1));
+        std::unique_lock lock(mutex);
+        while (!wake.wait_for(lock, poll, [&] { return ending; })) {
+            const char* call = waiting_in.load();
+            const Clock::duration waited = Clock::now() - Clock::time_point(Clock::duration(waiting_since.load()));
+            if (call && waited > options.timeout) {
+                // MPI may not be called from this thread; exiting makes mpirun end the others.
+                std::fprintf(stderr,
+                             "xg::dist: process %d of %d has waited %.1f s in %s for the other processes, longer than "
+                             "the timeout (EnvironmentOptions::timeout); one of them has stopped, hangs or is "
+                             "unreachable. Ending this process.\n",
+                             rank, size, std::chrono::duration<double>(waited).count(), call);
+                std::fflush(stderr);
+                std::_Exit(EXIT_FAILURE);
+            }
+        }
+    }
+};
+
+std::unique_ptr<Session> session;
+
+Session& current(const char* call) {
+    if (!session) throw Error(fmt::format("dist::{}: no dist::Environment is alive; make one first thing in main", call));
+    return *session;
+}
+
+// One public call, from its start to its end: watched by the watchdog and counted in the traffic.
+class Collective {
+public:
+    explicit Collective(const char* call) : session_(current(call)), call_(call), start_(Clock::now()) {
+        session_.waiting_since.store(start_.time_since_epoch().count());
+        session_.waiting_in.store(call);
+        ++session_.traffic.calls;
+    }
+    ~Collective() {
+        session_.waiting_in.store(nullptr);
+        session_.traffic.seconds += std::chrono::duration<double>(Clock::now() - start_).count();
+    }
+    Collective(const Collective&) = delete;
+    Collective& operator=(const Collective&) = delete;
+
+    // Runs an MPI function through MPI_ERRORS_RETURN: a failure is an Error naming the call.
+    void check(int code, const char* function, std::size_t bytes) {
+        session_.traffic.bytes += bytes;
+        if (code == MPI_SUCCESS) return;
+        char text[MPI_MAX_ERROR_STRING];
+        int length = 0;
+        MPI_Error_string(code, text, &length);
+        throw Error(fmt::format("dist::{}: {} failed on process {}: {}", call_, function, session_.rank,
+                                std::string(text, static_cast<std::size_t>(length))));
+    }
+
+private:
+    Session& session_;
+    const char* call_;
+    Clock::time_point start_;
+};
 
 template <class T>
 MPI_Datatype mpi_type() {
@@ -29,9 +113,9 @@ void in_pieces(std::size_t count, Operation&& operation) {
 }
 
 // Whether every process found `ok`; each learns the same answer.
-bool all_agree(bool ok) {
+bool all_agree(Collective& collective, bool ok) {
     int mine = ok ? 1 : 0, all = 0;
-    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    collective.check(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce", sizeof mine);
     return all == 1;
 }
 
@@ -43,33 +127,62 @@ std::string describe(const Var& tensor, std::size_t index) {
 
 }  // namespace
 
-Environment::Environment(int& argc, char**& argv) {
+Environment::Environment(int& argc, char**& argv, EnvironmentOptions options) {
     int running = 0;
     MPI_Initialized(&running);
     if (running) throw Error("dist::Environment: MPI is already running in this process; make one Environment only");
+    if (options.timeout <= std::chrono::milliseconds(0))
+        throw Error(fmt::format("dist::Environment: timeout must be positive, not {} ms", options.timeout.count()));
+    if (options.bucket_bytes == 0) throw Error("dist::Environment: bucket_bytes must be positive");
     int provided = MPI_THREAD_SINGLE;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     if (provided < MPI_THREAD_FUNNELED) {
         MPI_Finalize();
         throw Error("dist::Environment: this MPI cannot give MPI_THREAD_FUNNELED");
     }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    session = std::make_unique<Session>();
+    session->options = options;
+    MPI_Comm_rank(MPI_COMM_WORLD, &session->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &session->size);
+    session->watchdog = std::thread([s = session.get()] { s->watch(); });
 }
 
-Environment::~Environment() { MPI_Finalize(); }
-
-int rank() {
-    int r = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &r);
-    return r;
+Environment::~Environment() {
+    {
+        std::lock_guard lock(session->mutex);
+        session->ending = true;
+    }
+    session->wake.notify_one();
+    session->watchdog.join();
+    const bool failing = std::uncaught_exceptions() > 0;
+    session.reset();
+    // The other processes may be waiting for this one in a call it will never make.
+    if (failing) MPI_Abort(MPI_COMM_WORLD, EXIT_FAILURE);
+    MPI_Finalize();
 }
 
-int world_size() {
-    int n = 0;
-    MPI_Comm_size(MPI_COMM_WORLD, &n);
-    return n;
+std::size_t Environment::rank() const { return static_cast<std::size_t>(session->rank); }
+std::size_t Environment::size() const { return static_cast<std::size_t>(session->size); }
+void Environment::broadcast(const std::vector<Var>& tensors) { dist::broadcast(tensors, 0); }
+void Environment::average_gradients(const std::vector<Var>& tensors) {
+    dist::average_gradients(tensors, session->options.bucket_bytes);
 }
+
+void Environment::sum(std::vector<double>& values) {
+    Collective collective("sum");
+    collective.check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM,
+                                   MPI_COMM_WORLD),
+                     "MPI_Allreduce", values.size() * sizeof(double));
+}
+
+Traffic Environment::traffic() const { return session->traffic; }
+
+int rank() { return current("rank").rank; }
+int world_size() { return current("world_size").size; }
 
 void broadcast(const std::vector<Var>& tensors, int root) {
+    Collective collective("broadcast");
     if (root < 0 || root >= world_size())
         throw Error(fmt::format("dist::broadcast: root {} is not a rank of {} processes", root, world_size()));
     // The root's shapes and dtypes first, so that every process checks its own against them before any value moves.
@@ -80,11 +193,12 @@ void broadcast(const std::vector<Var>& tensors, int root) {
         for (std::size_t extent : t.shape()) layout.push_back(extent);
     }
     unsigned long long length = layout.size();
-    MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD);
+    collective.check(MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD), "MPI_Bcast", sizeof length);
     std::vector<unsigned long long> root_layout(length);
     if (rank() == root) root_layout = layout;
     in_pieces(root_layout.size(), [&](std::size_t first, int count) {
-        MPI_Bcast(root_layout.data() + first, count, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD);
+        collective.check(MPI_Bcast(root_layout.data() + first, count, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD),
+                         "MPI_Bcast", static_cast<std::size_t>(count) * sizeof length);
     });
     // The first of this process's tensors whose entry differs from the root's names the mismatch.
     std::string mismatch;
@@ -102,7 +216,7 @@ void broadcast(const std::vector<Var>& tensors, int root) {
         mismatch = fmt::format("{} on rank {} differs from rank {}'s", describe(tensors[index], index), rank(), root);
     else if (at < root_layout.size())
         mismatch = fmt::format("rank {} has {} tensors, fewer than rank {}", rank(), tensors.size(), root);
-    if (!all_agree(mismatch.empty()))
+    if (!all_agree(collective, mismatch.empty()))
         throw Error(mismatch.empty() ? fmt::format("dist::broadcast: the tensors of another rank differ from rank {}'s",
                                                    root)
                                      : "dist::broadcast: " + mismatch);
@@ -110,18 +224,21 @@ void broadcast(const std::vector<Var>& tensors, int root) {
         t.visit_mutable_value([&](auto& value) {
             using T = typename std::decay_t<decltype(value)>::value_type;
             in_pieces(value.size(), [&](std::size_t first, int count) {
-                MPI_Bcast(value.data() + first, count, mpi_type<T>(), root, MPI_COMM_WORLD);
+                collective.check(MPI_Bcast(value.data() + first, count, mpi_type<T>(), root, MPI_COMM_WORLD),
+                                 "MPI_Bcast", static_cast<std::size_t>(count) * sizeof(T));
             });
         });
 }
 
 void average_gradients(const std::vector<Var>& tensors, std::size_t bucket_bytes) {
+    Collective collective("average_gradients");
+    if (bucket_bytes == 0) throw Error("dist::average_gradients: bucket_bytes must be positive");
     std::string missing;
     for (std::size_t i = 0; i < tensors.size() && missing.empty(); ++i)
         if (!tensors[i].grad().defined())
             missing = fmt::format("{} has no gradient on rank {}; every process must run backward through it first",
                                   describe(tensors[i], i), rank());
-    if (!all_agree(missing.empty()))
+    if (!all_agree(collective, missing.empty()))
         throw Error(missing.empty() ? std::string("dist::average_gradients: a tensor has no gradient on another rank")
                                     : "dist::average_gradients: " + missing);
     const double scale = 1.0 / world_size();
@@ -136,7 +253,9 @@ void average_gradients(const std::vector<Var>& tensors, std::size_t bucket_bytes
             bucket.insert(bucket.end(), g.begin(), g.end());
         }
         in_pieces(bucket.size(), [&](std::size_t offset, int count) {
-            MPI_Allreduce(MPI_IN_PLACE, bucket.data() + offset, count, mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD);
+            collective.check(
+                MPI_Allreduce(MPI_IN_PLACE, bucket.data() + offset, count, mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD),
+                "MPI_Allreduce", static_cast<std::size_t>(count) * sizeof(T));
         });
         auto source = bucket.begin();
         for (std::size_t i = first; i < end; ++i) {
@@ -162,8 +281,10 @@ void average_gradients(const std::vector<Var>& tensors, std::size_t bucket_bytes
 }
 
 double sum(double value) {
+    Collective collective("sum");
     double total = 0.0;
-    MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    collective.check(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce",
+                     sizeof value);
     return total;
 }
 

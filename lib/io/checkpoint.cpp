@@ -1,5 +1,7 @@
 // Checkpoints: which entries of an .npz a model, its optimizer and its schedule are saved as, and a load that
-// checks them all before it changes anything.
+// checks them all before it changes anything; fit's checkpoints add the epochs finished.
+#include "io/checkpoint.hpp"
+
 #include <xgrad/checkpoint.hpp>
 #include <xgrad/errors.hpp>
 
@@ -8,6 +10,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +21,7 @@ namespace {
 
 const std::string optimizer_prefix = "optimizer.";
 const std::string schedule_prefix = "schedule.";
+const std::string fit_epoch = "fit.epoch";
 
 Named<Var> model_entries(const nn::Module& model) {
     Named<Var> entries = model.named_parameters();
@@ -60,9 +64,8 @@ Named<Var> under(const Named<Var>& entries, const std::string& prefix) {
     throw Error(fmt::format("load: '{}': {}", path, error.what()));
 }
 
-void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer* optimizer,
+void load_checkpoint(const std::string& path, const Named<Var>& file, nn::Module& model, optim::Optimizer* optimizer,
                      optim::LRScheduler* schedule) {
-    const Named<Var> file = load_npz(path);
     const std::string where = fmt::format("load: '{}'", path);
 
     // The model's entries are checked first and assigned last, once the optimizer and schedule have loaded.
@@ -71,7 +74,7 @@ void load_checkpoint(const std::string& path, nn::Module& model, optim::Optimize
     for (const auto& [name, v] : model_entries(model))
         assignments.emplace_back(v, model_file.expect(name, v.shape(), v.dtype()));
     for (const auto& [name, v] : file)
-        if (!name.starts_with(optimizer_prefix) && !name.starts_with(schedule_prefix) &&
+        if (!name.starts_with(optimizer_prefix) && !name.starts_with(schedule_prefix) && name != fit_epoch &&
             !model_file.has_used(name))
             throw Error(fmt::format("{} has an entry '{}' that the model does not have", where, name));
 
@@ -101,6 +104,13 @@ Named<Var> optimizer_entries(const nn::Module& model, const optim::Optimizer& op
     return entries;
 }
 
+Named<Var> schedule_entries(const nn::Module& model, const optim::Optimizer& optimizer,
+                            const optim::LRScheduler& schedule) {
+    Named<Var> entries = optimizer_entries(model, optimizer);
+    add_prefixed(entries, schedule_prefix, schedule.state_dict());
+    return entries;
+}
+
 }  // namespace
 
 void save(const std::string& path, const nn::Module& model) { save_npz(path, model_entries(model)); }
@@ -111,19 +121,39 @@ void save(const std::string& path, const nn::Module& model, const optim::Optimiz
 
 void save(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer,
           const optim::LRScheduler& schedule) {
-    Named<Var> entries = optimizer_entries(model, optimizer);
-    add_prefixed(entries, schedule_prefix, schedule.state_dict());
-    save_npz(path, entries);
+    save_npz(path, schedule_entries(model, optimizer, schedule));
 }
 
-void load(const std::string& path, nn::Module& model) { load_checkpoint(path, model, nullptr, nullptr); }
+void load(const std::string& path, nn::Module& model) { load_checkpoint(path, load_npz(path), model, nullptr, nullptr); }
 
 void load(const std::string& path, nn::Module& model, optim::Optimizer& optimizer) {
-    load_checkpoint(path, model, &optimizer, nullptr);
+    load_checkpoint(path, load_npz(path), model, &optimizer, nullptr);
 }
 
 void load(const std::string& path, nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& schedule) {
-    load_checkpoint(path, model, &optimizer, &schedule);
+    load_checkpoint(path, load_npz(path), model, &optimizer, &schedule);
+}
+
+void save_fit_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer,
+                         const optim::LRScheduler* schedule, std::size_t epochs_finished) {
+    Named<Var> entries = schedule ? schedule_entries(model, optimizer, *schedule) : optimizer_entries(model, optimizer);
+    entries.emplace_back(fit_epoch, Var(static_cast<double>(epochs_finished)));
+    save_npz(path, entries);
+}
+
+std::size_t load_fit_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
+                                optim::LRScheduler* schedule) {
+    const Named<Var> file = load_npz(path);
+    const auto entry = std::find_if(file.begin(), file.end(), [](const auto& named) { return named.first == fit_epoch; });
+    if (entry == file.end())
+        throw Error(fmt::format("fit: '{}' has no entry '{}': it is not a checkpoint fit wrote", path, fit_epoch));
+    const Var& epoch = entry->second;
+    const double epochs = epoch.size() == 1 ? epoch.item() : -1.0;
+    if (!(epochs >= 0.0 && epochs <= 1e15 && epochs == std::floor(epochs)))
+        throw Error(fmt::format("fit: '{}': entry '{}' (shape {}) is not a count of epochs", path, fit_epoch,
+                                to_string(epoch.shape())));
+    load_checkpoint(path, file, model, &optimizer, schedule);
+    return static_cast<std::size_t>(epochs);
 }
 
 }  // namespace xg

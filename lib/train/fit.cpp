@@ -1,5 +1,6 @@
-// fit, evaluate and predict; the history's CSV; the progress display and the Ctrl-C handling.
+// fit, evaluate and predict; the history's CSV; the progress display and the Ctrl-C handling; data-parallel runs.
 #include "data/dataset.hpp"
+#include "io/checkpoint.hpp"
 #include "io/files.hpp"
 #include "support/checks.hpp"
 #include "support/thread_pool.hpp"
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cmath>
+#include <exception>
 #include <functional>
 #include <csignal>
 #include <limits>
@@ -275,15 +277,17 @@ std::size_t batch_count(const char* op, const data::Dataset& data, std::size_t b
     return (data.size() + batch_size - 1) / batch_size;
 }
 
-// Runs score(batch index, batch) for every batch of `batch_size` consecutive rows of `data`, in eval mode without
-// recording. When the model may run on threads and `score` is safe to call from them, each thread takes a run of
-// consecutive batches, copying its rows into its own cache and running whole forwards there; a batch is computed the
-// same way on any thread, so the results are the one-thread ones bit for bit.
+// Runs score(batch index, batch) for batches [first, end) of `batch_size` consecutive rows of `data`, in eval mode
+// without recording. When the model may run on threads and `score` is safe to call from them, each thread takes a run
+// of consecutive batches, copying its rows into its own cache and running whole forwards there; a batch is computed
+// the same way on any thread, so the results are the one-thread ones bit for bit.
 template <class Score>
-void score_batches(nn::Module& model, const data::Dataset& data, std::size_t batch_size, std::size_t batches,
-                   bool score_runs_on_threads, const Score& score) {
+void score_batches(nn::Module& model, const data::Dataset& data, std::size_t batch_size, std::size_t first,
+                   std::size_t end, bool score_runs_on_threads, const Score& score) {
+    if (first == end) return;
     ModeGuard mode(model);
     model.eval();
+    const std::size_t batches = end - first;
     const std::size_t parts =
         score_runs_on_threads && forward_runs_on_threads(model, false)
             ? std::min(batches, static_cast<std::size_t>(num_threads()))
@@ -292,7 +296,7 @@ void score_batches(nn::Module& model, const data::Dataset& data, std::size_t bat
     const auto score_part = [&](std::size_t part) {
         NoGradGuard no_grad;  // the mode is the thread's own
         data::Batch batch;
-        for (std::size_t b = batches * part / parts; b < batches * (part + 1) / parts; ++b) {
+        for (std::size_t b = first + batches * part / parts; b < first + batches * (part + 1) / parts; ++b) {
             copy_rows(data, b * batch_size, std::min(data.size(), (b + 1) * batch_size), batch);
             score(b, model(batch.inputs.to(dtype)), batch);
         }
@@ -308,30 +312,74 @@ void score_batches(nn::Module& model, const data::Dataset& data, std::size_t bat
 
 Var predict(nn::Module& model, const data::Dataset& data, std::size_t batch_size) {
     std::vector<Var> outputs(batch_count("predict", data, batch_size));
-    score_batches(model, data, batch_size, outputs.size(), true,
+    score_batches(model, data, batch_size, 0, outputs.size(), true,
                   [&](std::size_t b, const Var& output, const data::Batch&) { outputs[b] = output; });
     return outputs.size() == 1 ? outputs.front() : concat(outputs, 0);
 }
 
-Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunction& loss, std::size_t batch_size) {
-    const std::size_t batches = batch_count("evaluate", data, batch_size);
-    std::vector<double> totals(batches);
-    std::vector<std::size_t> correct(batches);
-    // A user's loss may hold state, so it runs on the calling thread only.
-    score_batches(model, data, batch_size, batches, !loss,
-                  [&](std::size_t b, const Var& output, const data::Batch& batch) {
-                      totals[b] = (loss ? loss(output, batch) : default_loss(output, batch)).item() *
-                                  static_cast<double>(batch.size());
-                      if (data.is_classification()) correct[b] = metrics::correct(output, batch.labels);
-                  });
-    double total = 0.0;
-    std::size_t correct_sum = 0;
-    for (std::size_t b = 0; b < totals.size(); ++b) {
-        total += totals[b];
-        correct_sum += correct[b];
+namespace {
+
+// The processes fit runs on: this one alone, or a group's.
+struct Processes {
+    ProcessGroup* group;
+    std::size_t rank, size;
+    explicit Processes(ProcessGroup* g) : group(g), rank(g ? g->rank() : 0), size(g ? g->size() : 1) {}
+    bool leader() const { return rank == 0; }
+    void sum(std::vector<double>& values) const {
+        if (group) group->sum(values);
     }
+    // Whether `condition` holds on any process.
+    bool any(bool condition) const {
+        std::vector<double> count{condition ? 1.0 : 0.0};
+        sum(count);
+        return count[0] > 0.0;
+    }
+};
+
+// Runs `action` on every process, making a failure on any process everyone's: each throws, the failing one its own
+// error, so that none is left waiting in a collective for a process that gave up.
+void together(const Processes& processes, const std::function<void()>& action, const std::string& failed_elsewhere) {
+    std::exception_ptr failure;
+    try {
+        action();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (processes.any(failure != nullptr)) {
+        if (failure) std::rethrow_exception(failure);
+        throw Error(failed_elsewhere);
+    }
+}
+
+// The mean loss and accuracy over `data`, each process scoring its own run of the batches.
+Evaluation evaluate_on(const Processes& processes, nn::Module& model, const data::Dataset& data,
+                       const LossFunction& loss, std::size_t batch_size) {
+    const std::size_t batches = batch_count("evaluate", data, batch_size);
+    const std::size_t first = batches * processes.rank / processes.size;
+    const std::size_t end = batches * (processes.rank + 1) / processes.size;
+    std::vector<double> totals(end - first);
+    std::vector<std::size_t> correct(end - first);
+    // A user's loss may hold state, so it runs on the calling thread only.
+    score_batches(model, data, batch_size, first, end, !loss,
+                  [&](std::size_t b, const Var& output, const data::Batch& batch) {
+                      totals[b - first] = (loss ? loss(output, batch) : default_loss(output, batch)).item() *
+                                          static_cast<double>(batch.size());
+                      if (data.is_classification()) correct[b - first] = metrics::correct(output, batch.labels);
+                  });
+    std::vector<double> sums{0.0, 0.0};  // loss × rows, correct predictions
+    for (std::size_t b = 0; b < totals.size(); ++b) {
+        sums[0] += totals[b];
+        sums[1] += static_cast<double>(correct[b]);
+    }
+    processes.sum(sums);
     const auto n = static_cast<double>(data.size());
-    return {total / n, data.is_classification() ? static_cast<double>(correct_sum) / n : not_measured};
+    return {sums[0] / n, data.is_classification() ? sums[1] / n : not_measured};
+}
+
+}  // namespace
+
+Evaluation evaluate(nn::Module& model, const data::Dataset& data, const LossFunction& loss, std::size_t batch_size) {
+    return evaluate_on(Processes(nullptr), model, data, loss, batch_size);
 }
 
 // fit ---------------------------------------------------------------------------------------------------------------
@@ -361,6 +409,15 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     if (options.evaluation_batch_size == 0) throw Error("fit: evaluation_batch_size must be positive");
     if (options.accumulate_grad_batches == 0) throw Error("fit: accumulate_grad_batches must be at least 1");
     const std::size_t accumulate = options.accumulate_grad_batches;
+    const Processes processes(options.process_group);
+    if (processes.group) {
+        if (options.loader.shards != 1 || options.loader.shard != 0)
+            throw Error("fit: with a process_group, the group deals the shares; leave loader.shards and "
+                        "loader.shard at 1 and 0");
+        options.loader.shards = processes.size;
+        options.loader.shard = processes.rank;
+    }
+    if (!processes.leader()) options.progress = Progress::none;
     data::DataLoader loader(train, options.loader);
     if (loader.size() == 0)
         throw Error(fmt::format("fit: {} training rows make no batch of {}", train.size(),
@@ -380,10 +437,33 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
 
     History history;
     history.validation_name = options.validation_name;
+    // Files are process 0's to write.
+    const auto save_history = [&] {
+        if (!options.history_csv.empty())
+            together(processes, [&] { if (processes.leader()) history.save_csv(options.history_csv); },
+                     "fit: process 0 could not write the history; its error says why");
+    };
     // The CSV starts as its header, as Keras's CSVLogger does: a path that cannot be written fails here, before any
     // training, not after the first epoch with its history lost.
-    if (!options.history_csv.empty()) history.save_csv(options.history_csv);
+    save_history();
+    std::size_t first_epoch = 1;
+    if (!options.resume_from.empty())
+        together(processes,
+                 [&] {
+                     first_epoch = load_fit_checkpoint(options.resume_from, model, optimizer, options.scheduler) + 1;
+                 },
+                 fmt::format("fit: another process could not resume from '{}'; its error says why",
+                             options.resume_from));
+    // A resumed run draws the orders of the epochs it skips, so its batches are those of an uninterrupted run.
+    if (options.loader.shuffle)
+        for (std::size_t epoch = 1; epoch < first_epoch; ++epoch) loader.begin();
+    if (processes.group) processes.group->broadcast(model_state(model));
+    std::vector<Var> buffers;
+    for (const auto& [name, buffer] : model.named_buffers()) buffers.push_back(buffer);
     Display display(options, loader.size());
+    if (first_epoch > options.epochs)
+        display.note(fmt::format("nothing to train: '{}' has finished {} of the {} epochs", options.resume_from,
+                                 first_epoch - 1, options.epochs));
     InterruptGuard interrupt;
     double best = std::numeric_limits<double>::infinity();  // for patience, which counts only min_delta gains
     std::size_t epochs_without_improvement = 0;
@@ -392,7 +472,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
     std::vector<Var> state = options.restore_best ? model_state(model) : std::vector<Var>{};
     std::vector<Var> best_state;
 
-    for (std::size_t epoch = 1; epoch <= options.epochs && !history.interrupted; ++epoch) {
+    for (std::size_t epoch = first_epoch; epoch <= options.epochs && !history.interrupted; ++epoch) {
         const Clock::time_point start = Clock::now();
         display.start_epoch();
         model.train();
@@ -439,17 +519,27 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                     value += penalty.item();
                 }
             }
+            auto batch_rows = static_cast<double>(batch.size());
+            if (processes.group) {
+                // The whole group's batch: its loss (a non-finite one on any process makes the sum so) and accuracy.
+                std::vector<double> sums{value * batch_rows, batch_rows, static_cast<double>(batch_correct)};
+                processes.group->sum(sums);
+                value = sums[0] / sums[1];
+                batch_rows = sums[1];
+                batch_correct = static_cast<std::size_t>(sums[2]);
+            }
             if (!std::isfinite(value))
                 throw Error(fmt::format("fit: the loss of epoch {} batch {}/{} is {}; lower the learning rate (now {})",
                                         epoch, batch_index + 1, loader.size(), number_text(value), optimizer.lr()));
             if ((batch_index + 1) % accumulate == 0 || batch_index + 1 == loader.size()) {
+                if (processes.group) processes.group->average_gradients(parameters);
                 optimizer.step();
                 if (options.scheduler && options.scheduler_per_batch) options.scheduler->step();
             }
             record.lr = optimizer.lr();
 
-            loss_sum += value * static_cast<double>(batch.size());
-            rows += batch.size();
+            loss_sum += value * batch_rows;
+            rows += static_cast<std::size_t>(batch_rows);
             correct += batch_correct;
             ++batch_index;
             record.batches = batch_index;
@@ -457,7 +547,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 train.is_classification() ? static_cast<double>(correct) / static_cast<double>(rows) : not_measured;
             display.batch(epoch, batch_index, loss_sum / static_cast<double>(rows), running_accuracy);
             if (options.on_batch_end) options.on_batch_end({epoch, batch_index - 1, loader.size(), value, batch});
-            if (interrupt_requested.load(std::memory_order_relaxed)) {
+            if (processes.any(interrupt_requested.load(std::memory_order_relaxed))) {
                 history.interrupted = true;
                 break;
             }
@@ -466,15 +556,17 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         record.train_accuracy =
             train.is_classification() ? static_cast<double>(correct) / static_cast<double>(rows) : not_measured;
         record.validation_loss = record.validation_accuracy = not_measured;
+        if (processes.group && !buffers.empty()) processes.group->broadcast(buffers);
         // An interrupted epoch is evaluated like the others: the model it leaves is the one the program goes on to
         // use, and its row must not mix running means with whole-set measures.
         if (options.evaluate_train) {
-            const Evaluation e = evaluate(model, train, options.loss, options.evaluation_batch_size);
+            const Evaluation e = evaluate_on(processes, model, train, options.loss, options.evaluation_batch_size);
             record.train_loss = e.loss;
             record.train_accuracy = e.accuracy;
         }
         if (options.validation) {
-            const Evaluation e = evaluate(model, *options.validation, options.loss, options.evaluation_batch_size);
+            const Evaluation e =
+                evaluate_on(processes, model, *options.validation, options.loss, options.evaluation_batch_size);
             record.validation_loss = e.loss;
             record.validation_accuracy = e.accuracy;
         }
@@ -486,7 +578,14 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         record.seconds = seconds_since(start);
         history.epochs.push_back(record);
         display.epoch(history);
-        if (!options.history_csv.empty()) history.save_csv(options.history_csv);
+        save_history();
+        if (!history.interrupted && !options.checkpoint.empty())
+            together(processes,
+                     [&] {
+                         if (processes.leader())
+                             save_fit_checkpoint(options.checkpoint, model, optimizer, options.scheduler, epoch);
+                     },
+                     "fit: process 0 could not write the checkpoint; its error says why");
         if (history.interrupted) {
             display.note("interrupted: stopped after the current batch");
             break;
@@ -501,7 +600,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 for (const Var& v : state) best_state.push_back(v.detach());
             }
         }
-        if (options.on_epoch_end && !options.on_epoch_end(record)) break;
+        if (options.on_epoch_end && processes.any(!options.on_epoch_end(record))) break;
         if (options.patience > 0) {
             if (watched < best - options.min_delta) {
                 best = watched;

@@ -7,12 +7,20 @@
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
 #include <string>
 
 namespace dist = xg::dist;
 namespace nn = xg::nn;
 
 namespace {
+
+dist::Environment* environment = nullptr;  // main's
 
 // The message of the xg::Error that `f` throws, or "" if it throws none.
 template <class F>
@@ -46,6 +54,52 @@ void train(nn::Sequential& model, const xg::data::Dataset& data, std::size_t bat
             if (shards > 1) dist::average_gradients(model.parameters());
             sgd.step();
         }
+}
+
+// fit with Adam on `data` for `epochs` epochs of `batch` rows in a seeded order, on this process alone or, given the
+// group, on its share of each batch.
+xg::History fit_blobs(nn::Sequential& model, const xg::data::Dataset& data, const xg::data::Dataset& validation,
+                      std::size_t batch, std::size_t epochs, xg::ProcessGroup* group, xg::FitOptions options = {}) {
+    xg::optim::Adam adam(model.parameters(), {.lr = 0.05});
+    options.epochs = epochs;
+    options.loader = {.batch_size = batch, .seed = 11};
+    options.validation = &validation;
+    if (options.progress == xg::Progress::automatic) options.progress = xg::Progress::none;
+    options.process_group = group;
+    return xg::fit(model, adam, data, options);
+}
+
+// Every record's measures, which the group's run and one process's must share.
+void check_same_records(const xg::History& a, const xg::History& b) {
+    REQUIRE(a.epochs.size() == b.epochs.size());
+    for (std::size_t e = 0; e < a.epochs.size(); ++e) {
+        CHECK(a.epochs[e].epoch == b.epochs[e].epoch);
+        CHECK(std::abs(a.epochs[e].train_loss - b.epochs[e].train_loss) < 1e-12);
+        CHECK(a.epochs[e].train_accuracy == b.epochs[e].train_accuracy);
+        CHECK(std::abs(a.epochs[e].validation_loss - b.epochs[e].validation_loss) < 1e-12);
+        CHECK(a.epochs[e].validation_accuracy == b.epochs[e].validation_accuracy);
+        CHECK(a.epochs[e].batches == b.epochs[e].batches);
+    }
+}
+
+// A directory both processes name alike (after rank 0's process id), made empty.
+std::filesystem::path shared_directory(const char* name) {
+    const auto id = static_cast<long>(dist::sum(dist::rank() == 0 ? static_cast<double>(::getpid()) : 0.0));
+    const std::filesystem::path directory =
+        std::filesystem::temp_directory_path() / fmt::format("xgrad_{}_{}", name, id);
+    if (dist::rank() == 0) {
+        std::filesystem::remove_all(directory);
+        std::filesystem::create_directories(directory);
+    }
+    dist::sum(0.0);  // made before either process uses it
+    return directory;
+}
+
+std::string file_text(std::FILE* file) {
+    std::rewind(file);
+    std::string text;
+    for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) text += static_cast<char>(c);
+    return text;
 }
 
 double largest_difference(const nn::Module& a, const nn::Module& b) {
@@ -122,8 +176,141 @@ TEST_CASE("average_gradients: buckets of any size give the same means; a missing
                          "process must run backward through it first");
 }
 
+TEST_CASE("the Environment as a process group: its traffic counts each call and the bytes of values it sent") {
+    REQUIRE(environment->size() == 2);
+    CHECK(environment->rank() == static_cast<std::size_t>(dist::rank()));
+    std::vector<double> values{1.0, static_cast<double>(dist::rank())};
+    const dist::Traffic before = environment->traffic();
+    environment->sum(values);
+    CHECK(values == std::vector<double>{2.0, 1.0});
+    nn::Sequential model = small_network(1);
+    xg::softmax_cross_entropy(model(xg::ones({2, 4}, xg::Dtype::float64)), {0, 1}).backward();
+    environment->average_gradients(model.parameters());
+    const dist::Traffic after = environment->traffic();
+    CHECK(after.calls == before.calls + 2);
+    // Two sums' doubles, 67 float64 gradient elements and the 4-byte agreement that every gradient is there.
+    CHECK(after.bytes == before.bytes + 2 * 8 + 67 * 8 + 4);
+    CHECK(after.seconds > before.seconds);
+}
+
+TEST_CASE("fit on two processes takes one process's steps on batches twice as large, and measures the same") {
+    xg::Generator generator(3);
+    const xg::data::Dataset data = xg::data::make_blobs(40, 3, 4, generator);
+    const xg::data::Dataset validation = xg::data::make_blobs(30, 3, 4, generator);
+    // Different starting weights on each process: fit starts them all from rank 0's.
+    nn::Sequential group_model = small_network(7 + static_cast<std::uint64_t>(dist::rank())), alone = small_network(7);
+    const xg::History group_history = fit_blobs(group_model, data, validation, 5, 3, environment);
+    const xg::History alone_history = fit_blobs(alone, data, validation, 10, 3, nullptr);
+    CHECK(largest_difference(group_model, alone) < 1e-12);
+    CHECK(largest_difference(group_model, small_network(7)) > 0.01);  // it trained
+    check_same_records(group_history, alone_history);
+    CHECK(group_history.epochs.back().train_accuracy > 0.9);
+
+    // Each process shares the training of a batch of 5 rows: one of 10 once the gradients are averaged.
+    nn::Sequential accumulated = small_network(7);
+    fit_blobs(accumulated, data, validation, 5, 3, environment, {.accumulate_grad_batches = 2});
+    nn::Sequential accumulated_alone = small_network(7);
+    fit_blobs(accumulated_alone, data, validation, 10, 3, nullptr, {.accumulate_grad_batches = 2});
+    CHECK(largest_difference(accumulated, accumulated_alone) < 1e-12);
+}
+
+TEST_CASE("fit on two processes: process 0 alone prints and writes; a checkpoint resumes on one process or on two") {
+    xg::Generator generator(3);
+    const xg::data::Dataset data = xg::data::make_blobs(40, 3, 4, generator);
+    const xg::data::Dataset validation = xg::data::make_blobs(30, 3, 4, generator);
+    const std::filesystem::path directory = shared_directory("fit_files");
+    const std::string rank = std::to_string(dist::rank());
+    // Each process is given its own paths, so that what process 1 would have written shows.
+    std::FILE* output = std::tmpfile();
+    REQUIRE(output);
+    nn::Sequential first_two = small_network(7);
+    fit_blobs(first_two, data, validation, 5, 2, environment,
+              {.progress = xg::Progress::lines, .output = output,
+               .history_csv = (directory / ("history" + rank + ".csv")).string(),
+               .checkpoint = (directory / ("checkpoint" + rank + ".npz")).string()});
+    const std::string printed = file_text(output);
+    std::fclose(output);
+    if (dist::rank() == 0) {
+        CHECK(printed.find("epoch 2/2") != std::string::npos);
+        CHECK(std::filesystem::exists(directory / "history0.csv"));
+        CHECK(std::filesystem::exists(directory / "checkpoint0.npz"));
+    } else {
+        CHECK(printed.empty());
+        CHECK_FALSE(std::filesystem::exists(directory / "history1.csv"));
+        CHECK_FALSE(std::filesystem::exists(directory / "checkpoint1.npz"));
+    }
+    dist::sum(0.0);  // both have looked before the files change
+
+    nn::Sequential three_alone = small_network(7);
+    const xg::History reference = fit_blobs(three_alone, data, validation, 10, 3, nullptr);
+    const std::string checkpoint = (directory / "checkpoint0.npz").string();
+    // Two processes' epochs 1 and 2, then epoch 3 on one process.
+    nn::Sequential resumed_alone = small_network(99);
+    const xg::History alone_history =
+        fit_blobs(resumed_alone, data, validation, 10, 3, nullptr, {.resume_from = checkpoint});
+    CHECK(largest_difference(resumed_alone, three_alone) < 1e-12);
+    REQUIRE(alone_history.epochs.size() == 1);
+    check_same_records(alone_history, xg::History{{reference.epochs[2]}});
+
+    // One process's epochs 1 and 2, then epoch 3 on two processes.
+    const std::string own_checkpoint = (directory / ("alone" + rank + ".npz")).string();
+    nn::Sequential two_alone = small_network(7);
+    fit_blobs(two_alone, data, validation, 10, 2, nullptr, {.checkpoint = own_checkpoint});
+    nn::Sequential resumed_together = small_network(99);
+    fit_blobs(resumed_together, data, validation, 5, 3, environment, {.resume_from = own_checkpoint});
+    CHECK(largest_difference(resumed_together, three_alone) < 1e-12);
+
+    dist::sum(0.0);
+    if (dist::rank() == 0) std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("fit on two processes: what one process finds ends or stops the run on both") {
+    xg::Generator generator(3);
+    const xg::data::Dataset data = xg::data::make_blobs(40, 3, 4, generator);
+    const xg::data::Dataset validation = xg::data::make_blobs(30, 3, 4, generator);
+    nn::Sequential model = small_network(7);
+
+    // A non-finite loss on process 1 alone.
+    int losses = 0;
+    const xg::LossFunction nan_on_one = [&](const xg::Var& output, const xg::data::Batch& batch) {
+        const xg::Var loss = xg::softmax_cross_entropy(output, batch.labels);
+        return dist::rank() == 1 && ++losses == 2 ? loss * std::numeric_limits<double>::quiet_NaN() : loss;
+    };
+    CHECK(message_of([&] { fit_blobs(model, data, validation, 5, 1, environment, {.loss = nan_on_one}); }) ==
+          "fit: the loss of epoch 1 batch 2/4 is nan; lower the learning rate (now 0.05)");
+
+    // A checkpoint that process 1 cannot read.
+    const std::filesystem::path directory = shared_directory("fit_failures");
+    const std::string saved = (directory / "saved.npz").string();
+    fit_blobs(model, data, validation, 5, 1, environment, {.checkpoint = saved});
+    const std::string resume_from = dist::rank() == 0 ? saved : (directory / "missing.npz").string();
+    const std::string message =
+        message_of([&] { fit_blobs(model, data, validation, 5, 2, environment, {.resume_from = resume_from}); });
+    if (dist::rank() == 0)
+        CHECK(message == "fit: another process could not resume from '" + saved + "'; its error says why");
+    else
+        CHECK(message.find(resume_from) != std::string::npos);
+    dist::sum(0.0);
+    if (dist::rank() == 0) std::filesystem::remove_all(directory);
+
+    // A callback that asks process 1 alone to stop.
+    const xg::History stopped = fit_blobs(model, data, validation, 5, 3, environment,
+                                          {.on_epoch_end = [](const xg::EpochRecord&) { return dist::rank() == 0; }});
+    CHECK(stopped.epochs.size() == 1);
+
+    CHECK(message_of([&] {
+              xg::FitOptions options;
+              options.loader.shards = 2;
+              xg::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+              options.process_group = environment;
+              xg::fit(model, sgd, data, options);
+          }) == "fit: with a process_group, the group deals the shares; leave loader.shards and loader.shard at 1 "
+                "and 0");
+}
+
 int main(int argc, char** argv) {
     dist::Environment mpi(argc, argv);
+    environment = &mpi;
     doctest::Context context(argc, argv);
     context.setOption("no-colors", true);  // test.sh reads the summary line
     if (dist::rank() != 0) context.setOption("out", "/dev/null");

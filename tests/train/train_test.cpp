@@ -492,3 +492,66 @@ TEST_CASE("fit refuses options that could only fail later under another name") {
           "fit: accumulate_grad_batches must be at least 1");
     CHECK(fit_error([](xg::FitOptions&) {}) == "no exception of the expected type");
 }
+
+TEST_CASE("checkpoint and resume_from: a run stopped after two epochs and resumed ends where three epochs end") {
+    TempDir dir;
+    xg::Generator g(12);
+    const data::Dataset blobs = data::make_blobs(60, 3, 2, g);
+    // Adam (state per parameter) with a per-batch schedule: all three must come back for the weights to match.
+    const auto run = [&](nn::Module& model, std::size_t epochs, const std::string& checkpoint,
+                         const std::string& resume_from) {
+        optim::Adam adam(model.parameters(), {.lr = 0.01});
+        optim::ExponentialLR schedule(adam, 0.95);
+        xg::FitOptions options = quiet(epochs, 16);
+        options.scheduler = &schedule;
+        options.scheduler_per_batch = true;
+        options.checkpoint = checkpoint;
+        options.resume_from = resume_from;
+        const xg::History history = xg::fit(model, adam, blobs, options);
+        return std::pair{history, adam.lr()};
+    };
+    auto straight = mlp(2, 8, 3, 5);
+    const auto [three_epochs, straight_lr] = run(*straight, 3, "", "");
+    auto stopped = mlp(2, 8, 3, 5);
+    const std::string checkpoint = dir / "run.npz";
+    run(*stopped, 2, checkpoint, "");
+    auto resumed = mlp(2, 8, 3, 99);  // its own weights are replaced by the checkpoint's
+    const auto [third_epoch, resumed_lr] = run(*resumed, 3, checkpoint, checkpoint);
+    REQUIRE(third_epoch.epochs.size() == 1);
+    CHECK(third_epoch.epochs[0].epoch == 3);
+    CHECK(third_epoch.epochs[0].train_loss == three_epochs.epochs[2].train_loss);
+    CHECK(resumed_lr == straight_lr);
+    const std::vector<xg::Var> a = straight->parameters(), b = resumed->parameters();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].value<float>() == b[i].value<float>());
+    // The file now says three epochs; xg::load reads it as any checkpoint.
+    CHECK(xg::load_npz(checkpoint).back().first == "fit.epoch");
+    CHECK(xg::load_npz(checkpoint).back().second.item() == 3.0);
+    auto loaded = mlp(2, 8, 3, 7);
+    xg::load(checkpoint, *loaded);
+    CHECK(loaded->parameters().front().value<float>() == a.front().value<float>());
+
+    // Nothing left to train.
+    std::FILE* out = std::tmpfile();
+    optim::SGD sgd(resumed->parameters(), {.lr = 0.1});
+    xg::FitOptions done = quiet(3, 16);
+    done.resume_from = checkpoint;
+    done.progress = xg::Progress::lines;
+    done.output = out;
+    optim::ExponentialLR schedule(sgd, 0.95);
+    done.scheduler = &schedule;
+    CHECK(check::error_message([&] { xg::fit(*resumed, sgd, blobs, done); })
+              .starts_with("load: '" + checkpoint + "': "));  // an SGD cannot take Adam's state
+    optim::Adam adam(resumed->parameters(), {.lr = 0.01});
+    optim::ExponentialLR adam_schedule(adam, 0.95);
+    done.scheduler = &adam_schedule;
+    CHECK(xg::fit(*resumed, adam, blobs, done).epochs.empty());
+    CHECK(captured(out) == "nothing to train: '" + checkpoint + "' has finished 3 of the 3 epochs\n");
+    std::fclose(out);
+
+    // A checkpoint that xg::save wrote has no epoch count.
+    const std::string saved = dir / "saved.npz";
+    xg::save(saved, *resumed, adam, adam_schedule);
+    done.resume_from = saved;
+    CHECK(check::error_message([&] { xg::fit(*resumed, adam, blobs, done); }) ==
+          "fit: '" + saved + "' has no entry 'fit.epoch': it is not a checkpoint fit wrote");
+}

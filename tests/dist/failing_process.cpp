@@ -1,0 +1,37 @@
+// A data-parallel fit in which process 1 fails mid-epoch, for faults_test.py: `failing_process kill` makes it die
+// (SIGKILL), `failing_process stop` makes it stop without dying (SIGSTOP), as a hung or unreachable process would.
+// The collectives' timeout is 2 seconds.
+#include <xgrad/distributed.hpp>
+#include <xgrad/xgrad.hpp>
+
+#include <fmt/core.h>
+
+#include <csignal>
+#include <string>
+
+int main(int argc, char** argv) {
+    xg::dist::Environment mpi(argc, argv, {.timeout = std::chrono::seconds(2)});
+    const std::string failure = argc > 1 ? argv[1] : "";
+    if (failure != "kill" && failure != "stop") {
+        fmt::print(stderr, "usage: mpirun -np 2 failing_process kill|stop\n");
+        return 2;
+    }
+    xg::Generator generator(1);
+    const xg::data::Dataset data = xg::data::make_blobs(4000, 3, 4, generator);
+    xg::nn::Sequential model(xg::nn::Linear(4, 16, generator), xg::nn::ReLU(), xg::nn::Linear(16, 3, generator));
+    xg::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+    xg::fit(model, sgd, data,
+            {.epochs = 1000,
+             .loader = {.batch_size = 10},
+             .progress = xg::Progress::none,
+             .process_group = &mpi,
+             .on_batch_end = [&](const xg::BatchEnd& end) {
+                 if (mpi.rank() == 1 && end.epoch == 2 && end.batch == 50) {
+                     fmt::print("process 1 fails now\n");
+                     std::fflush(stdout);
+                     std::raise(failure == "kill" ? SIGKILL : SIGSTOP);
+                 }
+             }});
+    fmt::print("process {} finished all 1000 epochs; it should have been ended\n", mpi.rank());
+    return 1;
+}
