@@ -25,13 +25,7 @@ int run(int argc, char** argv) {
                flags.data_dir);
 
     xg::Generator generator(flags.seed);
-    nn::Sequential model(nn::Linear(784, 50, generator), nn::ReLU(), nn::Linear(50, 10, generator));
-    for (auto& [name, parameter] : model.named_parameters()) {
-        if (parameter.dim() == 2)
-            xg::init::normal(parameter, generator, 0.0, 0.01);
-        else
-            xg::init::zeros(parameter);
-    }
+    nn::Sequential model = sample::two_layer_network(generator);
     fmt::print("{}\n", nn::summary(model, {flags.batch_size, 784}));
     xg::optim::SGD sgd(model.parameters(), {.lr = flags.lr});
 
@@ -58,31 +52,7 @@ int run(int argc, char** argv) {
     const xg::History history = xg::fit(model, sgd, mnist.train, options);
     xg::plot::learning_curves(history, sample::output_file(flags, "curves.svg"), {"MNIST 784-50-10"});
 
-    // The seed's run (seed 003), epoch by epoch: train and test accuracy.
-    const std::vector<std::pair<double, double>> seed = {
-        {0.90255, 0.9061}, {0.92135, 0.9254}, {0.93227, 0.9325}, {0.94317, 0.9428}, {0.9504, 0.948},
-        {0.95532, 0.9518}, {0.96028, 0.9558}, {0.9635, 0.9581},  {0.96563, 0.9597}, {0.9693, 0.9627},
-        {0.9709, 0.9645},  {0.97297, 0.9662}, {0.9754, 0.9684},  {0.97587, 0.969},  {0.97755, 0.9701},
-        {0.9789, 0.9706}};
-    fmt::print("\nepoch   train acc (seed 003)   test acc (seed 003)\n");
-    std::size_t first_97 = 0;
-    for (const xg::EpochRecord& r : history.epochs) {
-        if (!first_97 && r.validation_accuracy >= 0.97) first_97 = r.epoch;
-        const bool has_seed = r.epoch <= seed.size();
-        fmt::print("{:>5}   {:.4f} ({})        {:.4f} ({})\n", r.epoch, r.train_accuracy,
-                   has_seed ? fmt::format("{:.4f}", seed[r.epoch - 1].first) : "  -   ", r.validation_accuracy,
-                   has_seed ? fmt::format("{:.4f}", seed[r.epoch - 1].second) : "  -   ");
-    }
-    if (history.interrupted)
-        fmt::print("(epoch {} was interrupted after {} of its {} batches; its row measures the model it left)\n",
-                   history.epochs.back().epoch, history.epochs.back().batches,
-                   (mnist.train.size() + flags.batch_size - 1) / flags.batch_size);
-    const double final_test = history.epochs.back().validation_accuracy;
-    fmt::print("\nfinal test accuracy {:.4f}; ", final_test);
-    if (first_97)
-        fmt::print("97% first reached at epoch {}\n", first_97);
-    else
-        fmt::print("97% not reached\n");
+    sample::print_beside_seed_003(history, (mnist.train.size() + flags.batch_size - 1) / flags.batch_size);
     fmt::print("\nconfusion matrix on the test set:\n{}\n", sample::confusion(model, mnist.test).to_string());
     fmt::print("wrote {} and {}\n", options.history_csv, sample::output_file(flags, "curves.svg"));
     return history.interrupted ? 130 : 0;

@@ -33,11 +33,12 @@ struct Traffic {
     double seconds = 0.0;
 };
 
-/// MPI for this process, from construction to destruction: MPI_Init_thread asking for MPI_THREAD_FUNNELED (only the
-/// thread that made it calls MPI; xgrad's own threads never do), and MPI_Finalize. Make one, first thing in main. It is
-/// the process group of every process mpirun started (MPI_COMM_WORLD), for FitOptions::process_group. MPI errors come
-/// back as xg::Error naming the call. Leaving its scope by an exception aborts every process (MPI_Abort), which
-/// would otherwise wait for this one. Throws xg::Error if MPI is already running or cannot give that thread level.
+/// MPI for this process: MPI_Init_thread asking for MPI_THREAD_FUNNELED (only the thread that made it calls MPI;
+/// xgrad's own threads never do). Make one, first thing in main. It is the process group of every process mpirun
+/// started (MPI_COMM_WORLD), for FitOptions::process_group. MPI errors come back as xg::Error naming the call.
+/// MPI_Finalize, which waits for every process, comes when the program exits with status 0; a process that exits
+/// with any other status skips it, and mpirun then ends the others instead of leaving them waiting for it. Throws
+/// xg::Error if MPI is already running or cannot give that thread level.
 class Environment : public ProcessGroup {
 public:
     Environment(int& argc, char**& argv, EnvironmentOptions options = {});

@@ -15,7 +15,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,6 +61,13 @@ struct Session {
 };
 
 std::unique_ptr<Session> session;
+
+// MPI_Finalize waits for every process, so a process that leaves with a failure would wait forever for the others,
+// which wait for it. Finalizing is left to exit(), which knows the status: a process that fails ends without it, and
+// mpirun, seeing its non-zero status, ends the others.
+void finalize_at_exit(int status, void*) {
+    if (status == EXIT_SUCCESS) MPI_Finalize();
+}
 
 Session& current(const char* call) {
     if (!session) throw Error(fmt::format("dist::{}: no dist::Environment is alive; make one first thing in main", call));
@@ -141,6 +147,7 @@ Environment::Environment(int& argc, char**& argv, EnvironmentOptions options) {
         throw Error("dist::Environment: this MPI cannot give MPI_THREAD_FUNNELED");
     }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    ::on_exit(finalize_at_exit, nullptr);
     session = std::make_unique<Session>();
     session->options = options;
     MPI_Comm_rank(MPI_COMM_WORLD, &session->rank);
@@ -155,11 +162,7 @@ Environment::~Environment() {
     }
     session->wake.notify_one();
     session->watchdog.join();
-    const bool failing = std::uncaught_exceptions() > 0;
     session.reset();
-    // The other processes may be waiting for this one in a call it will never make.
-    if (failing) MPI_Abort(MPI_COMM_WORLD, EXIT_FAILURE);
-    MPI_Finalize();
 }
 
 std::size_t Environment::rank() const { return static_cast<std::size_t>(session->rank); }

@@ -1,6 +1,8 @@
-// A data-parallel fit in which process 1 fails mid-epoch, for faults_test.py: `failing_process kill` makes it die
-// (SIGKILL), `failing_process stop` makes it stop without dying (SIGSTOP), as a hung or unreachable process would.
-// The collectives' timeout is 2 seconds.
+// A data-parallel fit in which process 1 fails, for faults_test.py: `failing_process kill` makes it die (SIGKILL)
+// mid-epoch, `failing_process stop` makes it stop without dying (SIGSTOP), as a hung or unreachable process would,
+// and `failing_process exit` makes it leave main with status 1 before fit, as after an error of its own. The
+// collectives' timeout is 2 seconds when stopping, so that the watchdog is what ends that run, and 100 seconds
+// otherwise, so that it is not.
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
@@ -10,11 +12,15 @@
 #include <string>
 
 int main(int argc, char** argv) {
-    xg::dist::Environment mpi(argc, argv, {.timeout = std::chrono::seconds(2)});
     const std::string failure = argc > 1 ? argv[1] : "";
-    if (failure != "kill" && failure != "stop") {
-        fmt::print(stderr, "usage: mpirun -np 2 failing_process kill|stop\n");
+    xg::dist::Environment mpi(argc, argv, {.timeout = std::chrono::seconds(failure == "stop" ? 2 : 100)});
+    if (failure != "kill" && failure != "stop" && failure != "exit") {
+        fmt::print(stderr, "usage: mpirun -np 2 failing_process kill|stop|exit\n");
         return 2;
+    }
+    if (failure == "exit" && mpi.rank() == 1) {
+        fmt::print("process 1 fails now\n");
+        return 1;
     }
     xg::Generator generator(1);
     const xg::data::Dataset data = xg::data::make_blobs(4000, 3, 4, generator);

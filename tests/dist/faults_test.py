@@ -43,5 +43,7 @@ run("kill", ["exited on signal 9"], 30)
 # A stopped one: the other waits in its next collective until the 2-second timeout, then ends itself and mpirun ends
 # the stopped one.
 run("stop", ["xg::dist: process 0 of 2 has waited", "in sum for the other processes"], 30)
-print(f"{2 - failures} passed, {failures} failed")
+# One that leaves with an error status while the other waits for it: mpirun sees the status and ends the run.
+run("exit", ["exited with non-zero status"], 30)
+print(f"{3 - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

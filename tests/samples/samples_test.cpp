@@ -20,10 +20,12 @@ struct Run {
     std::string output;  // stdout and stderr together
 };
 
-Run run_sample(const std::string& name, const std::string& arguments) {
+// The sample `name` run with `arguments`, started by `launcher` when not empty (mpirun and its options).
+Run run_sample(const std::string& name, const std::string& arguments, const std::string& launcher = "") {
     const char* directory = std::getenv("XGRAD_SAMPLES_DIR");
     REQUIRE_MESSAGE(directory != nullptr, "XGRAD_SAMPLES_DIR is not set");
-    const std::string command = std::string(directory) + "/" + name + " " + arguments + " 2>&1";
+    const std::string command =
+        (launcher.empty() ? "" : launcher + " ") + std::string(directory) + "/" + name + " " + arguments + " 2>&1";
     Run run;
     std::FILE* pipe = popen(command.c_str(), "r");
     REQUIRE_MESSAGE(pipe != nullptr, command);
@@ -310,6 +312,40 @@ TEST_CASE("MNIST-format samples run one epoch on Fashion-MNIST and print the see
     const Run missing = run_sample("mnist_two_layer", "--data-dir " + out / "nowhere");
     CHECK(missing.status == 1);
     CHECK(contains(missing.output, "fetch MNIST with: scripts/fetch_mnist.sh (or pass --data-dir DIR)"));
+}
+
+TEST_CASE("mnist_distributed trains on two processes as on one, prints once, and resumes on another number") {
+    const char* mpirun = std::getenv("XGRAD_MPIRUN");
+    if (mpirun == nullptr) return;  // a build without xg::dist has no such sample
+    TempDir out;
+    const std::string flags = "--data-dir " + fashion_mnist + " --out " + out.path.string();
+    const std::string two_processes = std::string(mpirun) + " -np 2 --oversubscribe";
+    const Run two = run_sample("mnist_distributed", "--epochs 1 " + flags, two_processes);
+    REQUIRE(two.status == 0);
+    CHECK(contains(two.output, "2 processes with 1 thread each; each trains on 50 rows of every batch of 100"));
+    CHECK(line_starting(two.output, "    1   ").at(2) == "(0.9025)");  // the seed's, beside ours
+    // Printed by process 0 alone: 39,760 float gradients and the sums per step.
+    const std::size_t traffic = two.output.find("process 0 sent per step 159.");
+    CHECK(traffic != std::string::npos);
+    CHECK(two.output.find("process 0 sent", traffic + 1) == std::string::npos);
+    CHECK(two.output.find("epoch 1/1  lr") == two.output.rfind("epoch 1/1  lr"));
+    CHECK(lines_in(out / "history.csv") == 2);
+
+    // Epoch 2 on one process, from the two processes' checkpoint; it reaches what one process reaches alone.
+    const Run resumed = run_sample("mnist_distributed", "--epochs 2 --resume " + flags);
+    REQUIRE(resumed.status == 0);
+    CHECK(contains(resumed.output, "1 process with 1 thread each"));
+    CHECK(line_starting(resumed.output, "    1   ").empty());
+    const double resumed_accuracy = number_after(resumed.output, "final test accuracy ");
+    const Run alone = run_sample("mnist_two_layer", "--epochs 2 --data-dir " + fashion_mnist + " --out " +
+                                                         (out / "alone"));
+    REQUIRE(alone.status == 0);
+    CHECK(std::abs(resumed_accuracy - number_after(alone.output, "final test accuracy ")) <= 0.0002);
+
+    // Each process finds it and says so; mpirun passes on their status.
+    const Run uneven = run_sample("mnist_distributed", "--batch-size 99 " + flags, two_processes);
+    CHECK(uneven.status == 1);
+    CHECK(contains(uneven.output, "error: --batch-size 99 does not split evenly over 2 processes"));
 }
 
 TEST_CASE("mnist_cnn trains the book's SimpleConvNet and LeNet-5, prints the book's figures beside its own and saves "
