@@ -32,6 +32,10 @@ struct Session {
     EnvironmentOptions options;
     int rank = 0, size = 1;
     Traffic traffic;
+    // average_gradients' buckets, kept from call to call: fresh pages cost a fault each, which made a new 1.7 MB
+    // bucket per call take longer than its allreduce (bench/allreduce).
+    std::vector<float> float_bucket;
+    std::vector<double> double_bucket;
     std::atomic<const char*> waiting_in{nullptr};
     std::atomic<Clock::rep> waiting_since{0};
     std::mutex mutex;
@@ -127,40 +131,6 @@ bool all_agree(Collective& collective, bool ok) {
     int mine = ok ? 1 : 0, all = 0;
     collective.check(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce", sizeof mine);
     return all == 1;
-}
-
-// Sums `count` values at `data` over the processes in place, as a ring: a reduce-scatter, after which each process
-// holds the whole sum of one of N chunks, then an allgather of the chunks. Each process sends and receives 2 (N − 1)/N
-// of the values, the least any allreduce can; Open MPI's own choice for a 2-process MPI_Allreduce of megabytes was
-// six times slower on the project's machine (bench/allreduce). Each chunk is summed once, in one order, and copied
-// to the others, so every process gets the same bits.
-template <class T>
-void ring_allreduce(Collective& collective, T* data, int count, int rank, int size, std::vector<T>& incoming) {
-    if (size == 1) return;
-    const auto begin = [&](int chunk) {
-        return static_cast<int>(static_cast<long long>(count) * chunk / size);
-    };
-    const auto length = [&](int chunk) { return begin(chunk + 1) - begin(chunk); };
-    const auto wrap = [&](int chunk) { return ((chunk % size) + size) % size; };
-    const int right = wrap(rank + 1), left = wrap(rank - 1);
-    incoming.resize(static_cast<std::size_t>(count / size + 1));
-    const auto exchange = [&](int send, T* into, int receive) {
-        collective.check(MPI_Sendrecv(data + begin(send), length(send), mpi_type<T>(), right, 0, into, length(receive),
-                                      mpi_type<T>(), left, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-                         "MPI_Sendrecv", 0);
-    };
-    // Step s: pass on the chunk summed over s + 1 processes, and add this process's values to the one that arrives.
-    for (int step = 0; step < size - 1; ++step) {
-        const int receive = wrap(rank - step - 1);
-        exchange(wrap(rank - step), incoming.data(), receive);
-        T* sum = data + begin(receive);
-        for (int i = 0; i < length(receive); ++i) sum[i] += incoming[static_cast<std::size_t>(i)];
-    }
-    // Chunk rank + 1 is now whole here; pass each whole chunk round the ring.
-    for (int step = 0; step < size - 1; ++step) {
-        const int receive = wrap(rank - step);
-        exchange(wrap(rank + 1 - step), data + begin(receive), receive);
-    }
 }
 
 std::size_t element_bytes(const Var& tensor) { return tensor.dtype() == Dtype::float32 ? 4 : 8; }
@@ -284,24 +254,25 @@ void average_gradients(const std::vector<Var>& tensors, std::size_t bucket_bytes
                                     : "dist::average_gradients: " + missing);
     const double scale = 1.0 / world_size();
     // Runs of tensors of one dtype, up to bucket_bytes each, summed as one array.
-    const int this_rank = rank(), size = world_size();
-    std::vector<float> floats, float_incoming;
-    std::vector<double> doubles, double_incoming;
-    const auto reduce_bucket = [&](auto& bucket, auto& incoming, std::size_t first, std::size_t end) {
+    Session& session = current("average_gradients");
+    const auto reduce_bucket = [&](auto& bucket, std::size_t first, std::size_t end) {
         using T = typename std::decay_t<decltype(bucket)>::value_type;
         bucket.clear();
         for (std::size_t i = first; i < end; ++i) {
             const auto& g = tensors[i].grad().template value<T>();
-            bucket.insert(bucket.end(), g.begin(), g.end());
+            bucket.insert(bucket.end(), g.data(), g.data() + g.size());
         }
-        collective.count(bucket.size() * sizeof(T));
         in_pieces(bucket.size(), [&](std::size_t offset, int count) {
-            ring_allreduce(collective, bucket.data() + offset, count, this_rank, size, incoming);
+            collective.check(
+                MPI_Allreduce(MPI_IN_PLACE, bucket.data() + offset, count, mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD),
+                "MPI_Allreduce", static_cast<std::size_t>(count) * sizeof(T));
         });
-        auto source = bucket.begin();
+        const T* source = bucket.data();
         for (std::size_t i = first; i < end; ++i) {
             auto& g = tensors[i].grad().template mutable_value<T>();
-            for (T& element : g) element = static_cast<T>(*source++ * scale);
+            T* into = g.data();
+            for (std::size_t k = 0; k < g.size(); ++k) into[k] = static_cast<T>(source[k] * scale);
+            source += g.size();
         }
     };
     std::size_t first = 0;
@@ -314,9 +285,9 @@ void average_gradients(const std::vector<Var>& tensors, std::size_t bucket_bytes
             ++end;
         }
         if (dtype == Dtype::float32)
-            reduce_bucket(floats, float_incoming, first, end);
+            reduce_bucket(session.float_bucket, first, end);
         else
-            reduce_bucket(doubles, double_incoming, first, end);
+            reduce_bucket(session.double_bucket, first, end);
         first = end;
     }
 }

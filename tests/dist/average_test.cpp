@@ -1,6 +1,6 @@
-// dist::average_gradients on any number of processes (meson runs it on 3 and on 4): the ring splits each bucket
-// into one chunk per process, so tensors shorter than the process count, chunks of unequal lengths, buckets of one
-// tensor and of all, and both dtypes must all come out as the exact mean.
+// dist::average_gradients on any number of processes (meson runs it on 3 and on 4): tensors shorter than the process
+// count, buckets of one tensor and of all, and both dtypes must all come out as the exact mean; and gradients that
+// round must come out the same to the last bit on every process, or the processes' weights would drift apart.
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
@@ -45,6 +45,25 @@ int main(int argc, char** argv) {
                                    bucket_bytes, t, i, got(i), expected);
                 }
             }
+        }
+    }
+    // Rounded sums: every process must hold process 0's bits.
+    xg::Generator generator(static_cast<std::uint64_t>(rank) + 1);
+    std::vector<xg::Var> rounding;
+    for (const std::size_t length : {std::size_t{3}, std::size_t{40000}, std::size_t{433890}}) {
+        xg::Var tensor = xg::zeros({length});
+        tensor.set_requires_grad();
+        xg::sum(tensor * xg::randn({length}, generator)).backward();
+        rounding.push_back(tensor);
+    }
+    dist::average_gradients(rounding);
+    for (const xg::Var& tensor : rounding) {
+        xg::Var from_process_0 = tensor.grad().detach();
+        dist::broadcast({from_process_0});
+        if (!(from_process_0.value<float>() == tensor.grad().value<float>())) {
+            ++failures;
+            fmt::print("process {}: the mean of {} rounded gradients differs from process 0's\n", rank,
+                       tensor.size());
         }
     }
     const double all_failures = dist::sum(failures);
