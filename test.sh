@@ -4,7 +4,8 @@
 # the suites that run threads a third time under ThreadSanitizer.
 # Then builds the library alone without PLplot (build-noplot), installs it into build-noplot/prefix, builds an
 # outside program against that install with meson (tests/consumer) and with CMake (tests/consumer_cmake), installs
-# each and runs it from there. Ends with "N passed, N failed", counting doctest test cases over all of them.
+# each and runs it from there; and, when the install has xg::dist, a second one on it, under mpirun. Ends with
+# "N passed, N failed", counting doctest test cases over all of them.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
@@ -57,9 +58,10 @@ consumer=build-noplot/consumer
 consumer_cmake=build-noplot/consumer_cmake
 # The library, installed into its prefix; then a meson project (tests/consumer, through pkg-config) and a CMake
 # project (tests/consumer_cmake, through find_package) built against that install and installed into prefixes of
-# their own.
+# their own. Those start empty, so that no program an earlier run installed stands in for one not built now.
 build_noplot() {
     { meson compile -C build-noplot && meson install -C build-noplot --quiet --only-changed; } || return 1
+    rm -rf "$consumer/prefix" "$consumer_cmake/prefix"
     local options=(-Dpkg_config_path="$noplot_prefix/lib/pkgconfig" --prefix="$PWD/$consumer/prefix") log
     if [ -f "$consumer/build.ninja" ]; then
         log=$(meson configure "$consumer" "${options[@]}" 2>&1)
@@ -78,24 +80,35 @@ if ! build_noplot; then
 fi
 meson test -C "$consumer" --print-errorlogs || status=1
 # The installed programs run as a user would run them, without LD_LIBRARY_PATH: their run paths find libxgrad.
-# Each run is recorded as meson test records a test, in a testlog.json of its own.
+# run_installed LOG COMMAND... records each run as meson test records a test, in a testlog.json of its own.
 run_installed() {
-    local program=$1 log=$2 output result=OK
-    output=$(env -u LD_LIBRARY_PATH "$program" 2>&1) || { result=FAIL; status=1; }
+    local log=$1 output result=OK
+    shift
+    output=$(env -u LD_LIBRARY_PATH "$@" 2>&1) || { result=FAIL; status=1; }
     printf '%s\n' "$output"
     python3 -c 'import json, sys; print(json.dumps(dict(name=sys.argv[1], result=sys.argv[2], stdout=sys.argv[3])))' \
-        "$program" "$result" "$output" >"$log"
+        "$*" "$result" "$output" >"$log"
 }
-run_installed "$consumer/prefix/bin/consumer_test" "$consumer/installed-testlog.json"
-run_installed "$consumer_cmake/prefix/bin/consumer_cmake_test" "$consumer_cmake/installed-testlog.json"
+installed_logs=("$consumer/installed-testlog.json" "$consumer_cmake/installed-testlog.json")
+run_installed "${installed_logs[0]}" "$consumer/prefix/bin/consumer_test"
+run_installed "${installed_logs[1]}" "$consumer_cmake/prefix/bin/consumer_cmake_test"
+# With xg::dist installed, both consumers must have built its program too: on two processes, allowed to run as root.
+if [ -f "$noplot_prefix/lib/pkgconfig/xgrad-dist.pc" ]; then
+    two_processes=(env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 XGRAD_NUM_THREADS=1
+                   mpirun -np 2 --oversubscribe)
+    installed_logs+=("$consumer/installed-distributed-testlog.json"
+                     "$consumer_cmake/installed-distributed-testlog.json")
+    run_installed "${installed_logs[2]}" "${two_processes[@]}" "$consumer/prefix/bin/distributed_consumer_test"
+    run_installed "${installed_logs[3]}" "${two_processes[@]}" \
+        "$consumer_cmake/prefix/bin/distributed_consumer_cmake_test"
+fi
 
 # Each suite ends its output with doctest's summary:
 #   [doctest] test cases: 12 | 12 passed | 0 failed | 0 skipped
 # and so does each fuzz replay of build-sanitize (fuzz/replay.cpp), one case per corpus or crash file.
 # A suite that crashed (or was killed by a sanitizer) before printing one counts as one failed case.
 python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json build-tsan/meson-logs/testlog.json \
-    "$consumer/meson-logs/testlog.json" "$consumer/installed-testlog.json" \
-    "$consumer_cmake/installed-testlog.json" <<'PY'
+    "$consumer/meson-logs/testlog.json" "${installed_logs[@]}" <<'PY'
 import json, re, sys
 passed = failed = 0
 for path in sys.argv[1:]:
