@@ -7,15 +7,27 @@
 #include <fmt/core.h>
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace dist = xg::dist;
 
 int main(int argc, char** argv) {
+    // Before MPI starts, a call says what is missing instead of crashing inside MPI.
+    std::string before_environment;
+    try {
+        dist::sum(1.0);
+    } catch (const xg::Error& error) {
+        before_environment = error.what();
+    }
     dist::Environment mpi(argc, argv);
     const int rank = dist::rank(), size = dist::world_size();
     const std::vector<std::size_t> lengths = {1, 2, 5, 7, 1000, 3};
     int failures = 0;
+    if (before_environment != "dist::sum: no dist::Environment is alive; make one first thing in main") {
+        ++failures;
+        fmt::print("process {}: dist::sum before the Environment said '{}'\n", rank, before_environment);
+    }
     for (const std::size_t bucket_bytes : {std::size_t{1}, std::size_t{64}, std::size_t{1} << 22}) {
         std::vector<xg::Var> tensors;
         for (std::size_t t = 0; t < lengths.size(); ++t) {
