@@ -76,16 +76,18 @@ enum class Progress {
 };
 
 struct FitOptions {
+    // Every member has an initializer, so that FitOptions{.epochs = 3} leaves the rest at their defaults without
+    // -Wmissing-field-initializers.
     std::size_t epochs = 10;
     /// Batch size, shuffling (a new seeded order each epoch) and drop_last of the training batches.
-    data::DataLoaderOptions loader;
+    data::DataLoaderOptions loader{};
     /// Evaluated after every epoch when set (not owned; must outlive fit).
     const data::Dataset* validation = nullptr;
     /// What the validation set is called ("test" when the test set is watched) in the progress lines and notes;
     /// fit records it in History::validation_name, which names the CSV's columns and the plot's legend.
     std::string validation_name = "val";
     /// Empty: default_loss.
-    LossFunction loss;
+    LossFunction loss{};
     /// λ of an l2_penalty on the model's parameters added to every batch's loss (0: none).
     double l2 = 0.0;
     /// Stepped after every epoch, or after every optimizer step when scheduler_per_batch (not owned).
@@ -114,26 +116,27 @@ struct FitOptions {
     std::FILE* output = stdout;
     /// When not empty: its header is written before training starts (a path that cannot be written fails at once),
     /// the whole history after every epoch (and when the run stops).
-    std::string history_csv;
+    std::string history_csv{};
     /// When not empty: after every whole epoch, the model, the optimizer, the scheduler (when set) and the number of
     /// epochs finished are saved there (an .npz that xg::load also reads), replacing the previous epoch's.
-    std::string checkpoint;
+    std::string checkpoint{};
     /// When not empty: a checkpoint written by fit, loaded into the model, the optimizer and the scheduler before
     /// training; the run goes on from the epoch after the one saved, with that epoch's order of batches, up to
     /// `epochs` in all. The history holds the epochs this run trains.
-    std::string resume_from;
+    std::string resume_from{};
     /// Data-parallel training (not owned; xg::dist::Environment is one, on MPI). Every process of the group runs fit
     /// with the same model, options and data: each trains on its share of every epoch (loader.shards and shard are
     /// set from the group), all start from process 0's parameters and buffers, and each step uses the mean of their
     /// gradients, so the processes take the steps of one process whose batches are the group's size times larger.
     /// Losses and accuracies are measured over the group; buffers (BatchNorm's running statistics) are process 0's,
-    /// sent to the others after each epoch; only process 0 displays progress and writes the history and checkpoint.
+    /// sent to the others after each epoch; only process 0 displays progress (one line per epoch unless `progress`
+    /// says otherwise: mpirun relays output line by line) and writes the history and checkpoint.
     /// A callback's BatchEnd::loss is the whole group's batch loss, and an on_epoch_end that returns false on any
     /// process stops them all.
     ProcessGroup* process_group = nullptr;
-    std::function<void(const BatchEnd&)> on_batch_end;
+    std::function<void(const BatchEnd&)> on_batch_end{};
     /// Called after every epoch; returning false stops the run.
-    std::function<bool(const EpochRecord&)> on_epoch_end;
+    std::function<bool(const EpochRecord&)> on_epoch_end{};
 };
 
 /// Trains `model` on `train` with `optimizer`. Ctrl-C (SIGINT) during fit stops it after the current batch; the

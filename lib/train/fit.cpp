@@ -417,6 +417,8 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         options.loader.shards = processes.size;
         options.loader.shard = processes.rank;
     }
+    // mpirun relays each process's output, through a terminal of its own whose redraws arrive as new lines.
+    if (processes.group && options.progress == Progress::automatic) options.progress = Progress::lines;
     if (!processes.leader()) options.progress = Progress::none;
     data::DataLoader loader(train, options.loader);
     if (loader.size() == 0)

@@ -26,18 +26,19 @@ int main(int argc, char** argv) {
     const xg::data::Dataset data = xg::data::make_blobs(4000, 3, 4, generator);
     xg::nn::Sequential model(xg::nn::Linear(4, 16, generator), xg::nn::ReLU(), xg::nn::Linear(16, 3, generator));
     xg::optim::SGD sgd(model.parameters(), {.lr = 0.1});
-    xg::fit(model, sgd, data,
-            {.epochs = 1000,
-             .loader = {.batch_size = 10},
-             .progress = xg::Progress::none,
-             .process_group = &mpi,
-             .on_batch_end = [&](const xg::BatchEnd& end) {
-                 if (mpi.rank() == 1 && end.epoch == 2 && end.batch == 50) {
-                     fmt::print("process 1 fails now\n");
-                     std::fflush(stdout);
-                     std::raise(failure == "kill" ? SIGKILL : SIGSTOP);
-                 }
-             }});
+    xg::FitOptions options;
+    options.epochs = 1000;
+    options.loader.batch_size = 10;
+    options.progress = xg::Progress::none;
+    options.process_group = &mpi;
+    options.on_batch_end = [&](const xg::BatchEnd& end) {
+        if (mpi.rank() == 1 && end.epoch == 2 && end.batch == 50) {
+            fmt::print("process 1 fails now\n");
+            std::fflush(stdout);
+            std::raise(failure == "kill" ? SIGKILL : SIGSTOP);
+        }
+    };
+    xg::fit(model, sgd, data, options);
     fmt::print("process {} finished all 1000 epochs; it should have been ended\n", mpi.rank());
     return 1;
 }
