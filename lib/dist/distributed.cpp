@@ -1,6 +1,7 @@
 // xg::dist on MPI: the process's MPI session, broadcast of values and bucketed averaging of gradients. Every call is
 // collective: each process makes the same calls with tensors of the same shapes, and a mismatch found on any
-// process is agreed on first (one small allreduce), so all of them throw instead of some waiting forever. A watchdog
+// process is agreed on (in a small allreduce, or inside the exchange itself), so all of them throw instead of some
+// waiting forever. A watchdog
 // thread ends a process that has waited in one call longer than the timeout.
 #include <xgrad/distributed.hpp>
 #include <xgrad/errors.hpp>
@@ -249,24 +250,33 @@ void average_gradients(const std::vector<Var>& tensors, std::size_t bucket_bytes
         if (!tensors[i].grad().defined())
             missing = fmt::format("{} has no gradient on rank {}; every process must run backward through it first",
                                   describe(tensors[i], i), rank());
-    if (!all_agree(collective, missing.empty()))
-        throw Error(missing.empty() ? std::string("dist::average_gradients: a tensor has no gradient on another rank")
-                                    : "dist::average_gradients: " + missing);
     const double scale = 1.0 / world_size();
-    // Runs of tensors of one dtype, up to bucket_bytes each, summed as one array.
     Session& session = current("average_gradients");
+    // Runs of tensors of one dtype, up to bucket_bytes each, summed as one array. The first bucket also carries the
+    // number of processes that lack a gradient, so that all of them learn it, before any gradient changes, in the
+    // exchange they make anyway; a missing gradient travels as zeros.
     const auto reduce_bucket = [&](auto& bucket, std::size_t first, std::size_t end) {
         using T = typename std::decay_t<decltype(bucket)>::value_type;
         bucket.clear();
         for (std::size_t i = first; i < end; ++i) {
-            const auto& g = tensors[i].grad().template value<T>();
+            const Var gradient = tensors[i].grad();
+            if (!gradient.defined()) {
+                bucket.resize(bucket.size() + tensors[i].size(), T(0));
+                continue;
+            }
+            const auto& g = gradient.template value<T>();
             bucket.insert(bucket.end(), g.data(), g.data() + g.size());
         }
+        const bool carries_count = first == 0;
+        if (carries_count) bucket.push_back(missing.empty() ? T(0) : T(1));
         in_pieces(bucket.size(), [&](std::size_t offset, int count) {
             collective.check(
                 MPI_Allreduce(MPI_IN_PLACE, bucket.data() + offset, count, mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD),
                 "MPI_Allreduce", static_cast<std::size_t>(count) * sizeof(T));
         });
+        if (carries_count && bucket.back() != T(0))
+            throw Error(missing.empty() ? std::string("dist::average_gradients: a tensor has no gradient on another rank")
+                                        : "dist::average_gradients: " + missing);
         const T* source = bucket.data();
         for (std::size_t i = first; i < end; ++i) {
             auto& g = tensors[i].grad().template mutable_value<T>();

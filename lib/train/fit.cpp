@@ -522,13 +522,18 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 }
             }
             auto batch_rows = static_cast<double>(batch.size());
+            bool interrupted_in_group = false;
             if (processes.group) {
-                // The whole group's batch: its loss (a non-finite one on any process makes the sum so) and accuracy.
-                std::vector<double> sums{value * batch_rows, batch_rows, static_cast<double>(batch_correct)};
+                // The whole group's batch: its loss (a non-finite one on any process makes the sum so), accuracy, and
+                // whether a Ctrl-C has reached any process, in one exchange; a Ctrl-C during this batch's callback is
+                // then heard with the next batch's.
+                std::vector<double> sums{value * batch_rows, batch_rows, static_cast<double>(batch_correct),
+                                         interrupt_requested.load(std::memory_order_relaxed) ? 1.0 : 0.0};
                 processes.group->sum(sums);
                 value = sums[0] / sums[1];
                 batch_rows = sums[1];
                 batch_correct = static_cast<std::size_t>(sums[2]);
+                interrupted_in_group = sums[3] > 0.0;
             }
             if (!std::isfinite(value))
                 throw Error(fmt::format("fit: the loss of epoch {} batch {}/{} is {}; lower the learning rate (now {})",
@@ -549,7 +554,7 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
                 train.is_classification() ? static_cast<double>(correct) / static_cast<double>(rows) : not_measured;
             display.batch(epoch, batch_index, loss_sum / static_cast<double>(rows), running_accuracy);
             if (options.on_batch_end) options.on_batch_end({epoch, batch_index - 1, loader.size(), value, batch});
-            if (processes.any(interrupt_requested.load(std::memory_order_relaxed))) {
+            if (processes.group ? interrupted_in_group : interrupt_requested.load(std::memory_order_relaxed)) {
                 history.interrupted = true;
                 break;
             }
