@@ -32,8 +32,8 @@ void save(const std::string& path, const nn::Module& model, const optim::Optimiz
           const optim::LRScheduler& schedule);
 
 /// Loads what save wrote into the model: every parameter and buffer must be in the file with the same shape
-/// and dtype, and the file may hold nothing else (optimizer and schedule entries aside). The first mismatch
-/// throws Error naming it, and then nothing has been changed.
+/// and dtype, and the file may hold nothing else (optimizer and schedule entries, and the "fit.epoch" of a checkpoint
+/// fit wrote, aside). The first mismatch throws Error naming it, and then nothing has been changed.
 void load(const std::string& path, nn::Module& model);
 /// Loads the model and the optimizer's state (which must be an optimizer of the same kind and settings over
 /// the same model parameters).
