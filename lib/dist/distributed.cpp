@@ -94,13 +94,12 @@ public:
     Collective(const Collective&) = delete;
     Collective& operator=(const Collective&) = delete;
 
-    // Counts `bytes` of values sent.
-    void count(std::size_t bytes) { session_.traffic.bytes += bytes; }
+    Session& session() { return session_; }
 
     // What an MPI function returned through MPI_ERRORS_RETURN, having sent `bytes` of values: a failure is an Error
     // naming the call.
     void check(int code, const char* function, std::size_t bytes) {
-        count(bytes);
+        session_.traffic.bytes += bytes;
         if (code == MPI_SUCCESS) return;
         char text[MPI_MAX_ERROR_STRING];
         int length = 0;
@@ -251,7 +250,7 @@ void average_gradients(const std::vector<Var>& tensors, std::size_t bucket_bytes
             missing = fmt::format("{} has no gradient on rank {}; every process must run backward through it first",
                                   describe(tensors[i], i), rank());
     const double scale = 1.0 / world_size();
-    Session& session = current("average_gradients");
+    Session& session = collective.session();
     // Runs of tensors of one dtype, up to bucket_bytes each, summed as one array. The first bucket also carries the
     // number of processes that lack a gradient, so that all of them learn it, before any gradient changes, in the
     // exchange they make anyway; a missing gradient travels as zeros.

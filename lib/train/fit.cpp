@@ -351,6 +351,12 @@ void together(const Processes& processes, const std::function<void()>& action, c
     }
 }
 
+// Files are process 0's to write: `write` runs there alone, and its failure is every process's, as in together.
+void write_on_leader(const Processes& processes, const char* file, const std::function<void()>& write) {
+    together(processes, [&] { if (processes.leader()) write(); },
+             fmt::format("fit: process 0 could not write the {}; its error says why", file));
+}
+
 // The mean loss and accuracy over `data`, each process scoring its own run of the batches.
 Evaluation evaluate_on(const Processes& processes, nn::Module& model, const data::Dataset& data,
                        const LossFunction& loss, std::size_t batch_size) {
@@ -439,11 +445,9 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
 
     History history;
     history.validation_name = options.validation_name;
-    // Files are process 0's to write.
     const auto save_history = [&] {
         if (!options.history_csv.empty())
-            together(processes, [&] { if (processes.leader()) history.save_csv(options.history_csv); },
-                     "fit: process 0 could not write the history; its error says why");
+            write_on_leader(processes, "history", [&] { history.save_csv(options.history_csv); });
     };
     // The CSV starts as its header, as Keras's CSVLogger does: a path that cannot be written fails here, before any
     // training, not after the first epoch with its history lost.
@@ -587,12 +591,9 @@ History fit(nn::Module& model, optim::Optimizer& optimizer, const data::Dataset&
         display.epoch(history);
         save_history();
         if (!history.interrupted && !options.checkpoint.empty())
-            together(processes,
-                     [&] {
-                         if (processes.leader())
-                             save_fit_checkpoint(options.checkpoint, model, optimizer, options.scheduler, epoch);
-                     },
-                     "fit: process 0 could not write the checkpoint; its error says why");
+            write_on_leader(processes, "checkpoint", [&] {
+                save_fit_checkpoint(options.checkpoint, model, optimizer, options.scheduler, epoch);
+            });
         if (history.interrupted) {
             display.note("interrupted: stopped after the current batch");
             break;
